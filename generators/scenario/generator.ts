@@ -1,0 +1,45 @@
+// `nx g lab:scenario`: spec → model → files, written through the Nx tree (so --dry-run is free).
+import { logger, type Tree } from '@nx/devkit';
+import { existsSync, readFileSync } from 'fs';
+import { isAbsolute, join, relative } from 'path';
+import { buildLab, defaultScenario, readScenario } from '../../libs/spec/load';
+import { SpecError } from '../../libs/spec/problems';
+import { renderLab } from '../../libs/render';
+import { isExecutable } from '../../libs/render/write';
+import type { ScenarioGeneratorSchema } from './schema';
+
+function readSpec(tree: Tree, spec: string | undefined): { text: string; source: string } {
+  if (!spec) return { text: readScenario(defaultScenario), source: `${defaultScenario} (embedded)` };
+  const absolute = isAbsolute(spec) ? spec : join(tree.root, spec);
+  const inTree = relative(tree.root, absolute);
+  if (!inTree.startsWith('..') && tree.exists(inTree)) return { text: tree.read(inTree, 'utf-8')!, source: spec };
+  if (existsSync(absolute)) return { text: readFileSync(absolute, 'utf8'), source: spec };
+  throw new SpecError(spec, [{ pointer: '', value: spec, message: 'spec file not found', hint: 'pass a path relative to the workspace root, or leave --spec out for practica6' }]);
+}
+
+export async function scenarioGenerator(tree: Tree, options: ScenarioGeneratorSchema) {
+  const { text, source } = readSpec(tree, options.spec);
+  let model;
+  try {
+    model = buildLab(text, { source, name: options.name, profile: options.profile });
+  } catch (error) {
+    if (error instanceof SpecError) {
+      // A readable list of problems, not a stack trace; nothing has been written.
+      const clean = new Error(error.message);
+      clean.stack = error.message;
+      throw clean;
+    }
+    throw error;
+  }
+  const files = renderLab(model);
+  const dir = join(options.outDir ?? 'out', model.name);
+  for (const [path, content] of Object.entries(files)) {
+    tree.write(join(dir, path), content, isExecutable(content) ? { mode: 0o755 } : undefined);
+  }
+  const root = model.spanningTree.domains.map((d) => d.root).join(', ');
+  return () => {
+    logger.info(`${model.name}: ${Object.keys(files).length} files in ${dir}/ (profile ${model.profile}; STP root ${root})`);
+  };
+}
+
+export default scenarioGenerator;

@@ -1,0 +1,6 @@
+export interface ScenarioGeneratorSchema {
+  spec?: string;
+  name?: string;
+  profile?: 'seed' | 'fast';
+  outDir?: string;
+}

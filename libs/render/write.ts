@@ -1,0 +1,33 @@
+// The one place that touches the disk: writes a rendered lab into a folder, all or nothing.
+import { chmodSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'fs';
+import { dirname, join } from 'path';
+import type { FileMap } from './index';
+
+/** Files whose content starts with a shebang are made executable. */
+export function isExecutable(text: string): boolean {
+  return text.startsWith('#!');
+}
+
+/**
+ * Writes every file into a fresh sibling folder, then swaps it in place of `dir`, so a failure
+ * never leaves a half-written lab behind.
+ */
+export function writeLab(files: FileMap, dir: string): void {
+  const staging = `${dir}.tmp-${process.pid}`;
+  rmSync(staging, { recursive: true, force: true });
+  try {
+    for (const [path, text] of Object.entries(files)) {
+      const target = join(staging, path);
+      mkdirSync(dirname(target), { recursive: true });
+      writeFileSync(target, text);
+      if (isExecutable(text)) chmodSync(target, 0o755);
+    }
+    const previous = `${dir}.old-${process.pid}`;
+    if (existsSync(dir)) renameSync(dir, previous);
+    mkdirSync(dirname(dir), { recursive: true });
+    renameSync(staging, dir);
+    rmSync(previous, { recursive: true, force: true });
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+}

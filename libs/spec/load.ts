@@ -1,0 +1,45 @@
+// Text or object → validated spec → resolved model. Every failure is a SpecError listing all problems.
+import { readFileSync } from 'fs';
+import { join } from 'path';
+import { resolveLab, type ResolveOptions } from '../model/resolve';
+import type { LabModel } from '../model/types';
+import { SpecError } from './problems';
+import { structuralProblems } from './schema';
+import type { LabSpec } from './types';
+
+export const scenariosDir = join(__dirname, 'scenarios');
+export const defaultScenario = 'practica6';
+
+export function parseSpecText(text: string, source: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    const reason = (error as Error).message;
+    const offset = Number(/position (\d+)/.exec(reason)?.[1] ?? NaN);
+    const where = Number.isNaN(offset)
+      ? ''
+      : (() => {
+          const before = text.slice(0, offset).split('\n');
+          return ` at line ${before.length}, column ${before[before.length - 1].length + 1}`;
+        })();
+    throw new SpecError(source, [
+      { pointer: '', value: undefined, message: `not valid JSON${where}: ${reason}`, hint: 'fix the JSON syntax (a trailing comma or a missing quote is the usual cause)' },
+    ]);
+  }
+}
+
+export function validateSpec(document: unknown, source: string): LabSpec {
+  const problems = structuralProblems(document);
+  if (problems.length > 0) throw new SpecError(source, problems);
+  return document as LabSpec;
+}
+
+/** The whole front half of the pipeline: JSON text → model. */
+export function buildLab(text: string, options: ResolveOptions & { source: string }): LabModel {
+  const spec = validateSpec(parseSpecText(text, options.source), options.source);
+  return resolveLab(spec, options);
+}
+
+export function readScenario(name: string): string {
+  return readFileSync(join(scenariosDir, `${name}.json`), 'utf8');
+}
