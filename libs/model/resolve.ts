@@ -94,7 +94,7 @@ export function resolveLab(spec: LabSpec, options: ResolveOptions = {}): LabMode
     if (subnets.has(s.name)) {
       problems.add(`${at}/name`, s.name, 'duplicate subnet name', 'give every subnet its own name');
     }
-    if (parseIpv4(s.cidr.split('/')[0]) !== (cidr.network & (0xffffffff << (32 - cidr.prefix))) >>> 0) {
+    if (cidr.network !== (cidr.network & (0xffffffff << (32 - cidr.prefix))) >>> 0) {
       problems.add(`${at}/cidr`, s.cidr, 'host bits are set in the network address', 'write the network address, e.g. 10.0.0.0/24');
     }
     for (const other of subnets.values()) {
@@ -104,6 +104,8 @@ export function resolveLab(spec: LabSpec, options: ResolveOptions = {}): LabMode
         problems.add(`${at}/cidr`, s.cidr, `overlaps subnet ${other.name} (${other.cidr})`, 'subnets must not overlap');
       }
     }
+    // Continue with the masked network so one typo does not flag every address of the subnet.
+    cidr.network = (cidr.network & (0xffffffff << (32 - cidr.prefix))) >>> 0;
     subnets.set(s.name, { ...cidr, name: s.name, cidr: s.cidr, mtu: s.mtu ?? 1500 });
   });
   const knownSubnet = (name: string, at: string): boolean => {
@@ -338,6 +340,8 @@ export function resolveLab(spec: LabSpec, options: ResolveOptions = {}): LabMode
   const balancers = new Set(spec.haproxy?.balancers ?? []);
   const servers = new Set((spec.haproxy?.backends ?? []).flatMap((b) => b.servers.map((s) => s.container)));
   const containers = new Map<string, ContainerModel>();
+  /** Containers with a problem of their own: references to them are not reported again. */
+  const broken = new Set<string>();
   (spec.containers ?? []).forEach((c, i) => {
     const at = pointer('containers', i);
     names.claim(c.name, `${at}/name`);
@@ -345,6 +349,7 @@ export function resolveLab(spec: LabSpec, options: ResolveOptions = {}): LabMode
     if (!host || host.kind !== 'hypervisor') {
       const hypervisors = [...vms.values()].filter((v) => v.kind === 'hypervisor').map((v) => v.name);
       problems.add(`${at}/host`, c.host, host ? `${c.host} is a ${host.kind} VM, not a hypervisor` : 'unknown hypervisor', `hypervisors: ${list(hypervisors)}`);
+      broken.add(c.name);
       return;
     }
     const services: Service[] = [];
@@ -365,6 +370,7 @@ export function resolveLab(spec: LabSpec, options: ResolveOptions = {}): LabMode
       const bridge = bridges.get(nic.bridge);
       if (!bridge || bridge.vm !== host.name) {
         problems.add(`${nat}/bridge`, nic.bridge, bridge ? `bridge ${nic.bridge} is on ${bridge.vm}, not on ${host.name}` : 'unknown bridge', `bridges of ${host.name}: ${list(host.bridges)}`);
+        broken.add(c.name);
         return;
       }
       checkAddress(nic.address, bridge.subnet, `${nat}/address`);
@@ -383,6 +389,7 @@ export function resolveLab(spec: LabSpec, options: ResolveOptions = {}): LabMode
   });
   const knownContainer = (name: string, at: string): ContainerModel | null => {
     const c = containers.get(name);
+    if (broken.has(name)) return null;
     if (!c) problems.add(at, name, 'unknown container', `containers: ${list(containers.keys())}`);
     return c ?? null;
   };

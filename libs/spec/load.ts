@@ -16,14 +16,11 @@ export function parseSpecText(text: string, source: string): unknown {
   } catch (error) {
     const reason = (error as Error).message;
     const offset = Number(/position (\d+)/.exec(reason)?.[1] ?? NaN);
-    const where = Number.isNaN(offset)
-      ? ''
-      : (() => {
-          const before = text.slice(0, offset).split('\n');
-          return ` at line ${before.length}, column ${before[before.length - 1].length + 1}`;
-        })();
+    const before = text.slice(0, Number.isNaN(offset) ? text.length : offset).split('\n');
+    const line = before.length;
+    const where = Number.isNaN(offset) ? '' : ` at line ${line}, column ${before[line - 1].length + 1}`;
     throw new SpecError(source, [
-      { pointer: '', value: undefined, message: `not valid JSON${where}: ${reason}`, hint: 'fix the JSON syntax (a trailing comma or a missing quote is the usual cause)' },
+      { pointer: '', value: text.split('\n')[line - 1]?.trim(), message: `not valid JSON${where}: ${reason}`, hint: 'fix the JSON syntax (a trailing comma or a missing quote is the usual cause)' },
     ]);
   }
 }

@@ -1,0 +1,30 @@
+// Shared test helpers: paths and quick access to the pipeline.
+import { readFileSync } from 'fs';
+import { join } from 'path';
+import { resolveLab } from '../libs/model/resolve';
+import type { LabModel } from '../libs/model/types';
+import type { ProfileName } from '../libs/spec/profiles';
+import { buildLab, readScenario } from '../libs/spec/load';
+import type { LabSpec } from '../libs/spec/types';
+
+export const root = join(__dirname, '..');
+export const fixtures = join(__dirname, 'fixtures');
+
+export function practica6Spec(): LabSpec {
+  return JSON.parse(readScenario('practica6')) as LabSpec;
+}
+
+export function practica6(profile?: ProfileName): LabModel {
+  return buildLab(readScenario('practica6'), { source: 'practica6', profile });
+}
+
+export function fixtureModel(name: string, profile?: ProfileName): LabModel {
+  return buildLab(readFileSync(join(fixtures, `${name}.json`), 'utf8'), { source: name, profile });
+}
+
+export function modelOf(spec: LabSpec): LabModel {
+  return resolveLab(spec, { source: spec.name });
+}
+
+/** Golden files are rewritten only when asked: UPDATE_GOLDEN=1 npm test. */
+export const updateGolden = process.env.UPDATE_GOLDEN === '1';

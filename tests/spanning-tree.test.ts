@@ -1,0 +1,152 @@
+// Spanning-tree predictions checked by hand against 802.1D for three topologies, and after faults.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spanningTree } from '../libs/model/spanning-tree';
+import type { LabModel } from '../libs/model/types';
+import type { LabSpec } from '../libs/spec/types';
+import { fixtureModel, modelOf, practica6 } from './helpers';
+
+const stateOf = (model: LabModel | ReturnType<typeof spanningTree>, bridge: string, ifname: string) => {
+  const tree = 'spanningTree' in model ? model.spanningTree : model;
+  const port = tree.ports.find((p) => p.bridge === bridge && p.ifname === ifname);
+  if (!port) throw new Error(`no port ${bridge}/${ifname}`);
+  return `${port.role}/${port.state}`;
+};
+const rootPorts = (tree: ReturnType<typeof spanningTree>) => Object.fromEntries(tree.bridges.map((b) => [b.bridge, b.rootPort]));
+
+/** A lab of switch VMs only: enough to exercise STP. */
+function switchesLab(name: string, switches: Array<{ name: string; priority?: number; mac?: string }>, links: Array<[string, string, number?]>): LabSpec {
+  return {
+    name,
+    subnets: [{ name: 'lan', cidr: '10.9.0.0/24' }],
+    hypervisors: [{ name: 'hv', bridges: [{ name: 'br0', subnet: 'lan' }] }],
+    switches: switches.map((s) => ({ name: s.name, subnet: 'lan', mac: s.mac, stp: { priority: s.priority } })),
+    links: links.map(([a, b, cost]) => ({ ends: [a, b], cost })),
+  };
+}
+
+test('practica6: swout2 is root, swout1 blocks its port to vswout2', () => {
+  const model = practica6();
+  const tree = model.spanningTree;
+  assert.is(tree.domains.length, 1);
+  assert.is(tree.domains[0].root, 'swout2');
+  // vswout1/vswout2 reach the root directly (cost 4); swout1 reaches it at cost 8 through either,
+  // and the tie is broken by the lower sender bridge id: vswout1 (…0101) beats vswout2 (…0201).
+  assert.equal(rootPorts(tree), { vswout1: 'to-swout2', vswout2: 'to-swout2', swout1: 'to-vswout1', swout2: null });
+  assert.equal(
+    tree.bridges.map((b) => [b.bridge, b.rootPathCost]),
+    [['vswout1', 4], ['vswout2', 4], ['swout1', 8], ['swout2', 0]],
+  );
+  // On segment swout1–vswout2, vswout2 offers cost 4 against swout1's 8: vswout2 is designated.
+  assert.equal(tree.blocked, [{ bridge: 'swout1', ifname: 'to-vswout2' }]);
+  assert.is(stateOf(model, 'vswout2', 'to-swout1'), 'designated/forwarding');
+  assert.is(stateOf(model, 'swout2', 'to-vswout1'), 'designated/forwarding');
+  assert.is(stateOf(model, 'swout1', 'to-usuario'), 'designated/forwarding');
+  assert.is(stateOf(model, 'vswout1', 'bal1-eth0'), 'designated/forwarding');
+  // The internal bridges do not run STP and are not part of the prediction.
+  assert.not.ok(tree.ports.some((p) => p.bridge === 'vswin1'));
+});
+
+test('practica6: the tree adapts to every single inter-switch link failure', () => {
+  const model = practica6();
+  const expected: Record<string, Array<[string, string]>> = {
+    // Root swout2 loses its link to vswout1: vswout1 now hangs off swout1 (8+4 = 12).
+    'swout2:vswout1': [],
+    'swout2:vswout2': [],
+    // swout1 loses its root port: it takes the path through vswout2 instead.
+    'swout1:vswout1': [],
+    // The blocked link itself fails: the tree is unchanged, nothing else blocks.
+    'swout1:vswout2': [],
+  };
+  for (const [link, blocked] of Object.entries(expected)) {
+    const tree = spanningTree(model.bridges, { downSegments: [link] });
+    assert.equal(tree.blocked.map((p) => [p.bridge, p.ifname]), blocked, link);
+    assert.is(tree.domains.length, 1, link);
+    assert.is(tree.domains[0].root, 'swout2', link);
+  }
+  const cut = spanningTree(model.bridges, { downSegments: ['swout2:vswout1'] });
+  assert.equal(rootPorts(cut), { vswout1: 'to-swout1', vswout2: 'to-swout2', swout1: 'to-vswout2', swout2: null });
+  assert.is(cut.bridges.find((b) => b.bridge === 'vswout1')!.rootPathCost, 12);
+  assert.is(stateOf(cut, 'vswout1', 'to-swout2'), 'disabled/disabled');
+});
+
+test('practica6: losing root swout2 elects the lowest MAC, vswout1', () => {
+  const tree = spanningTree(practica6().bridges, { downBridges: ['swout2'] });
+  assert.is(tree.domains[0].root, 'vswout1');
+  assert.equal(rootPorts(tree), { vswout1: null, vswout2: 'to-swout1', swout1: 'to-vswout1' });
+  assert.equal(tree.blocked, []);
+});
+
+test('triangle with equal priorities: the lowest MAC is root and breaks every tie', () => {
+  const model = modelOf(
+    switchesLab(
+      'triangle',
+      [
+        { name: 's1', mac: '02:00:00:00:00:03' },
+        { name: 's2', mac: '02:00:00:00:00:01' },
+        { name: 's3', mac: '02:00:00:00:00:02' },
+      ],
+      [['s1', 's2'], ['s2', 's3'], ['s1', 's3']],
+    ),
+  );
+  const tree = model.spanningTree;
+  assert.is(tree.domains[0].root, 's2');
+  assert.is(tree.domains[0].rootId, '8000.020000000001');
+  assert.equal(rootPorts(tree), { s1: 'to-s2', s2: null, s3: 'to-s2' });
+  // On s1–s3 both offer cost 4; s3's bridge id (…02) is lower than s1's (…03).
+  assert.equal(tree.blocked, [{ bridge: 's1', ifname: 'to-s3' }]);
+  assert.is(stateOf(model, 's3', 'to-s1'), 'designated/forwarding');
+});
+
+test('ring where path cost decides: the direct link to the root loses to a cheaper detour', () => {
+  // a(root) –19– b,  a –4– d –4– c –4– b.  b: direct 19 versus 4+4+4 = 12 through c.
+  const model = modelOf(
+    switchesLab(
+      'ring',
+      [{ name: 'a', priority: 4096 }, { name: 'b' }, { name: 'c' }, { name: 'd' }],
+      [['a', 'b', 19], ['a', 'd', 4], ['d', 'c', 4], ['c', 'b', 4]],
+    ),
+  );
+  const tree = model.spanningTree;
+  assert.is(tree.domains[0].root, 'a');
+  assert.equal(rootPorts(tree), { a: null, b: 'to-c', c: 'to-d', d: 'to-a' });
+  assert.equal(tree.bridges.map((x) => [x.bridge, x.rootPathCost]), [['a', 0], ['b', 12], ['c', 8], ['d', 4]]);
+  assert.equal(tree.blocked, [{ bridge: 'b', ifname: 'to-a' }]);
+});
+
+test('port priority and port number break the tie between parallel links', () => {
+  // Two cables between the same switches: the far end picks the lower designated port id.
+  const spec = switchesLab('parallel', [{ name: 'p', priority: 4096 }, { name: 'q' }], [['p', 'q'], ['p', 'q']]);
+  const model = modelOf(spec);
+  assert.equal(rootPorts(model.spanningTree), { p: null, q: 'to-p' });
+  assert.equal(model.spanningTree.blocked, [{ bridge: 'q', ifname: 'to-p-2' }]);
+  // With port priority 16 on p's second port, its id 4002 beats 8001 and the choice flips.
+  spec.links![1] = { ends: [{ node: 'p', portPriority: 16 }, 'q'] };
+  const flipped = modelOf(spec);
+  assert.equal(rootPorts(flipped.spanningTree), { p: null, q: 'to-p-2' });
+  assert.equal(flipped.spanningTree.blocked, [{ bridge: 'q', ifname: 'to-p' }]);
+});
+
+test('triple fixture: the costly direct link of ext3 to the root blocks', () => {
+  const model = fixtureModel('triple');
+  const tree = model.spanningTree;
+  assert.is(tree.domains[0].root, 'core');
+  // ext3: direct cost 100; through edge: edge reaches core via ext1 at 19+19 = 38, so 38+19 = 57.
+  assert.is(tree.bridges.find((b) => b.bridge === 'ext3')!.rootPort, 'to-edge');
+  assert.is(tree.bridges.find((b) => b.bridge === 'ext3')!.rootPathCost, 57);
+  assert.equal(tree.blocked, [{ bridge: 'ext3', ifname: 'to-core' }]);
+});
+
+test('Linux port ids: priority << 10 | port number', () => {
+  const model = practica6();
+  const swout1 = model.bridges.find((b) => b.name === 'swout1')!;
+  assert.equal(swout1.ports.map((p) => [p.ifname, p.portNo, p.portId]), [
+    ['to-vswout1', 1, '8001'],
+    ['to-vswout2', 2, '8002'],
+    ['to-usuario', 3, '8003'],
+  ]);
+  const triple = fixtureModel('triple');
+  assert.is(triple.bridges.find((b) => b.name === 'ext1')!.ports.find((p) => p.ifname === 'uplink-edge')!.portId, '4002');
+});
+
+test.run();
