@@ -1,5 +1,8 @@
 // model → {path: text}. Pure: the same model always gives byte-identical files.
-import type { LabModel } from '../model/types';
+import boxes from '../../vagrant/boxes.json';
+import type { ContainerModel, LabModel } from '../model/types';
+import { renderGuide } from './guide';
+import { render } from './template';
 
 export type FileMap = Record<string, string>;
 
@@ -8,10 +11,68 @@ export function renderLabJson(model: LabModel): string {
   return `${JSON.stringify(document, null, 2)}\n`;
 }
 
+/** Generated files of a container, and where they go inside it. */
+export function containerFiles(c: ContainerModel): Array<{ file: string; path: string }> {
+  const files = [{ file: 'interfaces', path: '/etc/network/interfaces' }];
+  if (c.services.includes('keepalived')) files.push({ file: 'keepalived.conf', path: '/etc/keepalived/keepalived.conf' });
+  if (c.services.includes('haproxy')) files.push({ file: 'haproxy.cfg', path: '/etc/haproxy/haproxy.cfg' });
+  if (c.services.includes('apache2')) {
+    files.push({ file: 'index.php', path: '/var/www/localhost/htdocs/index.php' });
+    files.push({ file: 'lab.conf', path: '/etc/apache2/conf.d/lab.conf' });
+  }
+  return files;
+}
+
+/** Alpine packages: what the image needs, what its services need, and the spec's extras. */
+function packagesOf(c: ContainerModel, which: 'image' | 'all' | 'extra'): string[] {
+  const image = ['apache2', 'php', 'php-apache2', 'tcpdump'];
+  const services: string[] = [];
+  if (c.services.includes('keepalived')) services.push('keepalived');
+  if (c.services.includes('haproxy')) services.push('haproxy', 'curl', 'tcpdump');
+  if (which === 'image') return image;
+  if (which === 'extra') return c.packages;
+  return [...new Set([...(c.image === 'alpineApache' ? image : []), ...services, ...c.packages])];
+}
+
+function renderContainer(model: LabModel, c: ContainerModel): FileMap {
+  const data = { container: c, groups: model.vrrp.filter((g) => g.members.some((m) => m.container === c.name)) };
+  const templates: Record<string, string> = {
+    interfaces: 'container/interfaces.ejs',
+    'keepalived.conf': 'container/keepalived.conf.ejs',
+    'haproxy.cfg': 'container/haproxy.cfg.ejs',
+    'index.php': 'container/index.php.ejs',
+    'lab.conf': 'container/apache-lab.conf.ejs',
+  };
+  return Object.fromEntries(containerFiles(c).map(({ file }) => [`containers/${c.name}/${file}`, render(templates[file], model, data)]));
+}
+
+function renderHost(model: LabModel, vm: LabModel['vms'][number]): FileMap {
+  const dir = `hosts/${vm.name}`;
+  const files: FileMap = {
+    [`${dir}/bootstrap.sh`]: render('host/bootstrap.sh.ejs', model, { vm }),
+    [`${dir}/network.sh`]: render('host/network.sh.ejs', model, { vm }),
+    [`${dir}/lab-network.service`]: render('host/lab-network.service.ejs', model, { vm }),
+  };
+  if (vm.kind === 'hypervisor') {
+    const containers = model.containers.filter((c) => c.host === vm.name);
+    const lxd = { lxdImage: boxes.lxdImage, lxdChannel: boxes.lxdChannel };
+    files[`${dir}/netplan.yaml`] = render('host/netplan.yaml.ejs', model, { vm });
+    files[`${dir}/lxd-preseed.yaml`] = render('host/lxd-preseed.yaml.ejs', model, { vm });
+    files[`${dir}/lxd.sh`] = render('host/lxd.sh.ejs', model, { vm, ...lxd });
+    files[`${dir}/containers.sh`] = render('host/containers.sh.ejs', model, { vm, containers, packagesOf, filesOf: containerFiles, ...lxd });
+    for (const c of containers) files[`${dir}/lxd/lab-${c.name}.yaml`] = render('host/lxd-profile.yaml.ejs', model, { container: c });
+  }
+  return files;
+}
+
 export function renderLab(model: LabModel): FileMap {
   const files: FileMap = {
     'lab.json': renderLabJson(model),
+    Vagrantfile: render('vagrant/Vagrantfile.ejs', model),
+    'README.md': renderGuide(model),
   };
+  for (const vm of model.vms) Object.assign(files, renderHost(model, vm));
+  for (const c of model.containers) Object.assign(files, renderContainer(model, c));
   // Stable order of keys, so listings and writes are deterministic too.
-  return Object.fromEntries(Object.entries(files).sort(([a], [b]) => a.localeCompare(b)));
+  return Object.fromEntries(Object.entries(files).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
