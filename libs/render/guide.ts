@@ -1,7 +1,95 @@
-// The lab guide (out/<name>/README.md): addressing, diagrams, the predicted tree, checkpoints.
-import type { LabModel } from '../model/types';
+// The lab guide (out/<name>/README.md): addressing, diagrams, the predicted tree and why,
+// each checkpoint as commands with expected output, fault drills, the handout's questions.
+import type { LabModel, StpPortPrediction } from '../model/types';
 import { render } from './template';
 
+const id = (name: string) => name.replace(/[^A-Za-z0-9_]/g, '_');
+
+/** Why a port blocks: the designated port of its segment offers a better priority vector. */
+export function whyBlocked(model: LabModel, port: StpPortPrediction): string {
+  const tree = model.spanningTree;
+  const mine = tree.bridges.find((b) => b.bridge === port.bridge)!;
+  const designated = tree.bridges.find((b) => b.bridgeId === port.designatedBridge)!;
+  const who = `${designated.bridge} (port ${port.designatedPort})`;
+  if (designated.rootPathCost < mine.rootPathCost) {
+    return `${who} offers root path cost ${designated.rootPathCost} on this segment, lower than ${port.bridge}'s own ${mine.rootPathCost}; ${port.bridge} already reaches the root through ${mine.rootPort}, so this port would close a loop`;
+  }
+  if (designated.bridge !== port.bridge) {
+    return `both ends have root path cost ${mine.rootPathCost}; ${who} wins with the lower bridge id ${designated.bridgeId} against ${mine.bridgeId}`;
+  }
+  return `a second port of ${port.bridge} on the same segment: port ${port.designatedPort} has the lower port id`;
+}
+
+function l2Diagram(model: LabModel): string {
+  const lines = ['graph LR'];
+  const blockedSegments = new Set(
+    model.spanningTree.ports.filter((p) => p.state === 'blocking').map((p) => model.bridges.find((b) => b.name === p.bridge)!.ports.find((x) => x.ifname === p.ifname)!.segment),
+  );
+  for (const vm of model.vms) {
+    if (vm.kind === 'hypervisor') {
+      lines.push(`  subgraph ${id(vm.name)}["VM ${vm.name}"]`);
+      for (const b of vm.bridges) lines.push(`    ${id(b)}(["${b}${model.bridges.find((x) => x.name === b)!.stp ? ' (STP)' : ''}"])`);
+      for (const c of vm.containers) lines.push(`    ${id(c)}["${c}"]`);
+      lines.push('  end');
+    } else if (vm.kind === 'switch') {
+      const root = model.spanningTree.domains.some((d) => d.root === vm.name);
+      lines.push(`  ${id(vm.name)}{{"${vm.name}${root ? ' (root)' : ''}"}}`);
+    } else {
+      lines.push(`  ${id(vm.name)}["${vm.name}"]`);
+    }
+  }
+  for (const link of model.links) {
+    const [a, b] = link.ends.map((e) => id(e.bridge ?? e.vm));
+    lines.push(blockedSegments.has(link.id) ? `  ${a} -.-|blocked| ${b}` : `  ${a} --- ${b}`);
+  }
+  for (const c of model.containers) for (const n of c.nics) lines.push(`  ${id(c.name)} --- ${id(n.bridge)}`);
+  for (const seg of model.vxlan) {
+    for (let i = 1; i < seg.members.length; i++) lines.push(`  ${id(seg.members[0].bridge)} ===|"VXLAN ${seg.name} VNI ${seg.vni}"| ${id(seg.members[i].bridge)}`);
+  }
+  return lines.join('\n');
+}
+
+function l3Diagram(model: LabModel): string {
+  const lines = ['graph LR'];
+  for (const s of model.subnets) lines.push(`  ${id(`net_${s.name}`)}(("${s.name}<br/>${s.cidr}"))`);
+  const members: Array<[string, string, string]> = [];
+  for (const vm of model.vms) {
+    for (const n of vm.nics.filter((x) => x.address)) members.push([vm.name, n.address!, model.links.find((l) => l.id === n.link)!.subnet]);
+  }
+  for (const b of model.bridges.filter((x) => x.address)) members.push([b.vm, b.address!, b.subnet]);
+  for (const c of model.containers) for (const n of c.nics) members.push([c.name, n.address, n.subnet]);
+  const seen = new Set<string>();
+  for (const [name] of members) {
+    if (seen.has(name)) continue;
+    seen.add(name);
+    lines.push(`  ${id(name)}["${name}"]`);
+  }
+  for (const [name, address, subnet] of members) lines.push(`  ${id(name)} ---|.${address.split('.')[3]}| ${id(`net_${subnet}`)}`);
+  for (const g of model.vrrp) lines.push(`  ${id(`vip_${g.name}`)}[/"VIP ${g.vip}<br/>VRRP ${g.vrid}"/] -.- ${id(`net_${g.subnet}`)}`);
+  return lines.join('\n');
+}
+
+/** The bridges a user's frames cross to reach the STP root, following root ports. */
+export function userPathToRoot(model: LabModel, user: string): string[] {
+  const nic = model.vms.find((v) => v.name === user)!.nics[0];
+  const link = model.links.find((l) => l.id === nic.link)!;
+  let bridge = link.ends.find((e) => e.vm !== user)!.bridge;
+  const path: string[] = [];
+  while (bridge && !path.includes(bridge)) {
+    path.push(bridge);
+    const rootPort = model.spanningTree.bridges.find((b) => b.bridge === bridge)?.rootPort;
+    const port = model.bridges.find((b) => b.name === bridge)!.ports.find((p) => p.ifname === rootPort);
+    const next = port && model.links.find((l) => l.id === port.segment)?.ends.find((e) => e.bridge !== bridge);
+    bridge = next ? next.bridge : null;
+  }
+  return path;
+}
+
 export function renderGuide(model: LabModel): string {
-  return render('guide/README.md.ejs', model, {});
+  return render('guide/README.md.ejs', model, {
+    l2Diagram: l2Diagram(model),
+    l3Diagram: l3Diagram(model),
+    whyBlocked: (p: StpPortPrediction) => whyBlocked(model, p),
+    userPathToRoot: (user: string) => userPathToRoot(model, user),
+  });
 }

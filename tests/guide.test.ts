@@ -1,0 +1,45 @@
+// The lab guide answers from the model: the blocked port and why, timings, commands.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { renderLab } from '../libs/render';
+import { userPathToRoot } from '../libs/render/guide';
+import { fixtureModel, practica6 } from './helpers';
+
+const guide = renderLab(practica6())['README.md'];
+
+test('the guide names the root, the blocked port and why it blocks', () => {
+  assert.match(guide, 'Root bridge: **swout2** (bridge id `1000.020000000401`, the lowest).');
+  assert.match(guide, "Blocked: **swout1 to-vswout2** — vswout2 (port 8001) offers root path cost 4 on this segment, lower than swout1's own 8");
+  assert.match(guide, '| swout1 | to-vswout2 | 8002 | 4 | alternate | blocking |');
+});
+
+test('the guide answers the VRRP questions from the formula and the STP timers', () => {
+  assert.match(guide, '3 × advert_int + skew = 3 × 1 + (256 − 100)/256 = **3.609 s**');
+  assert.match(guide, 'listening and learning take 2 × forward delay = **30 s**');
+  assert.match(guide, 'usuario reaches the root through swout1 → vswout1 → swout2');
+  assert.match(guide, 'about 50 s without service');
+  assert.match(guide, 'usuario2 reaches the root through swout2, which avoids vswout1');
+  const fast = renderLab(practica6('fast'))['README.md'];
+  assert.match(fast, '(VRRPv3)');
+  assert.match(fast, '2 × forward delay = **4 s**');
+});
+
+test('the guide has both diagrams, every checkpoint and exact commands', () => {
+  assert.is(guide.split('```mermaid').length - 1, 2);
+  for (const heading of ['### 1. STP (25%)', '### 2. VRRP (30%)', '### 3. The balanced service (30%)', '### 4. VXLAN (15%)', '## Fault drills', '## Questions from the handout']) {
+    assert.match(guide, heading);
+  }
+  assert.match(guide, 'vagrant ssh swout1 -c "sudo bridge link show master swout1"');
+  assert.match(guide, 'vagrant ssh vm1 -c "sudo ip link set dev vswout1 down"');
+  assert.match(guide, "for i in 1 2 3 4; do curl -s http://172.16.1.254:8000/ | grep -o 'servidor [a-z0-9-]*'; done");
+  assert.match(guide, 'answers alternate between serv1 and serv2 (roundrobin)');
+  assert.match(guide, 'every answer comes from serv3');
+  assert.match(guide, 'swout1 -.-|blocked| vswout2');
+});
+
+test('paths to the root follow root ports', () => {
+  assert.equal(userPathToRoot(practica6(), 'usuario'), ['swout1', 'vswout1', 'swout2']);
+  assert.equal(userPathToRoot(fixtureModel('triple'), 'client2'), ['edge', 'ext1', 'core']);
+});
+
+test.run();
