@@ -1,4 +1,5 @@
 // `npm run lab -- <command>`: the same pipeline as `nx g lab:scenario`, for scripts and later tools.
+import { spawnSync } from 'child_process';
 import { existsSync, readFileSync } from 'fs';
 import { join, resolve } from 'path';
 import yargs from 'yargs';
@@ -8,6 +9,7 @@ import { SpecError } from '../libs/spec/problems';
 import { buildLab, defaultScenario, readScenario } from '../libs/spec/load';
 import { renderLab } from '../libs/render';
 import { writeLab } from '../libs/render/write';
+import { down, fault, loadTwinLab, onNode, status, TwinError, up, type StatusReport } from '../libs/twin/twin';
 
 const workspaceRoot = resolve(__dirname, '..');
 
@@ -21,8 +23,106 @@ function loadModel(spec: string | undefined, options: { profile?: ProfileName; n
 
 function fail(error: unknown): never {
   process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(error instanceof SpecError ? 1 : 2);
+  process.exit(error instanceof SpecError || error instanceof TwinError ? 1 : 2);
 }
+
+const defaultLab = join(workspaceRoot, 'out', defaultScenario);
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+function table(rows: string[][]): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
+}
+
+function printStatus(report: StatusReport): void {
+  say(`lab ${report.lab}: ${report.up ? 'up' : 'down'}`);
+  say('');
+  say(table([['node', 'kind', 'state'], ...report.nodes.map((n) => [n.name, n.kind, n.up ? 'up' : 'down'])]));
+  say('');
+  say(table([['container', 'daemon', 'state'], ...report.daemons.map((d) => [d.container, d.service, d.running ? 'running' : 'stopped'])]));
+  say('');
+  say(table([['vrrp group', 'member', 'priority', 'state'], ...report.vrrp.map((v) => [v.group, v.container, String(v.priority), v.state])]));
+  say('');
+  say(table([['bridge', 'port', 'predicted', 'actual', ''], ...report.stp.map((p) => [p.bridge, p.port, p.predicted, p.actual, p.ok ? 'ok' : 'DIFFERS'])]));
+}
+
+const twinCommands = (y: ReturnType<typeof yargs>) =>
+  y
+    .command(
+      'up [lab]',
+      'build the lab in network namespaces with the real daemons',
+      (a) =>
+        a
+          .positional('lab', { type: 'string', default: defaultLab, describe: 'rendered lab folder' })
+          .option('keep-on-failure', { type: 'boolean', default: false, describe: 'leave a failed lab in place to inspect it' }),
+      async (argv) => {
+        try {
+          await up(loadTwinLab(argv.lab), say, { keepOnFailure: argv.keepOnFailure });
+        } catch (error) {
+          fail(error);
+        }
+      },
+    )
+    .command(
+      'down [lab]',
+      'remove every namespace, process and veth of the lab (also after a crash)',
+      (a) => a.positional('lab', { type: 'string', default: defaultLab, describe: 'rendered lab folder' }),
+      (argv) => {
+        try {
+          down(loadTwinLab(argv.lab).model.name, say);
+        } catch (error) {
+          fail(error);
+        }
+      },
+    )
+    .command(
+      'status [lab]',
+      'nodes, daemons, VRRP state per balancer, STP state per port against the prediction',
+      (a) => a.positional('lab', { type: 'string', default: defaultLab, describe: 'rendered lab folder' }).option('json', { type: 'boolean', default: false }),
+      (argv) => {
+        try {
+          const report = status(loadTwinLab(argv.lab));
+          if (argv.json) say(JSON.stringify(report, null, 2));
+          else printStatus(report);
+        } catch (error) {
+          fail(error);
+        }
+      },
+    )
+    .command(
+      'exec <node>',
+      'run a command on a node (VM, switch, user or container): twin exec usuario -- curl …',
+      (a) => a.positional('node', { type: 'string', demandOption: true }).option('lab', { type: 'string', default: defaultLab, describe: 'rendered lab folder' }),
+      (argv) => {
+        try {
+          const command = ((argv['--'] as string[] | undefined) ?? []).map(String);
+          if (command.length === 0) throw new TwinError('give the command after --, e.g. twin exec usuario -- curl -s http://172.16.1.254:8000/');
+          const argvOnNode = onNode(loadTwinLab(argv.lab), argv.node, command.length === 1 ? ['sh', '-c', command[0]] : command);
+          const result = spawnSync(argvOnNode[0], argvOnNode.slice(1), { stdio: 'inherit' });
+          process.exit(result.status ?? 1);
+        } catch (error) {
+          fail(error);
+        }
+      },
+    )
+    .command(
+      'fault <target> <action>',
+      'inject or heal a fault: a link (swout1:vswout1), a bridge, a VM, a container, or container:daemon',
+      (a) =>
+        a
+          .positional('target', { type: 'string', demandOption: true })
+          .positional('action', { choices: ['down', 'up'] as const, demandOption: true })
+          .option('lab', { type: 'string', default: defaultLab, describe: 'rendered lab folder' }),
+      (argv) => {
+        try {
+          say(fault(loadTwinLab(argv.lab), argv.target, argv.action));
+        } catch (error) {
+          fail(error);
+        }
+      },
+    )
+    .demandCommand(1, 'name a twin command: up, down, status, exec or fault');
+
 
 const profileOption = { choices: ['seed', 'fast'] as const, describe: 'timer preset (default: the spec\'s, else seed)' };
 
@@ -72,6 +172,8 @@ void yargs(hideBin(process.argv))
       }
     },
   )
-  .demandCommand(1, 'name a command: validate or render')
+  .command('twin', 'the lab in Linux network namespaces: up, down, status, exec, fault', twinCommands)
+  .demandCommand(1, 'name a command: validate, render or twin')
+  .parserConfiguration({ 'populate--': true })
   .help()
   .parse();

@@ -15,6 +15,7 @@ export function renderLabJson(model: LabModel): string {
 export function containerFiles(c: ContainerModel): Array<{ file: string; path: string }> {
   const files = [{ file: 'interfaces', path: '/etc/network/interfaces' }];
   if (c.services.includes('keepalived')) files.push({ file: 'keepalived.conf', path: '/etc/keepalived/keepalived.conf' });
+  if (c.services.includes('keepalived') && c.services.includes('haproxy')) files.push({ file: 'check_haproxy.sh', path: '/etc/keepalived/check_haproxy.sh' });
   if (c.services.includes('haproxy')) files.push({ file: 'haproxy.cfg', path: '/etc/haproxy/haproxy.cfg' });
   if (c.services.includes('apache2')) {
     files.push({ file: 'index.php', path: '/var/www/localhost/htdocs/index.php' });
@@ -39,6 +40,7 @@ function renderContainer(model: LabModel, c: ContainerModel): FileMap {
   const templates: Record<string, string> = {
     interfaces: 'container/interfaces.ejs',
     'keepalived.conf': 'container/keepalived.conf.ejs',
+    'check_haproxy.sh': 'container/check_haproxy.sh.ejs',
     'haproxy.cfg': 'container/haproxy.cfg.ejs',
     'index.php': 'container/index.php.ejs',
     'lab.conf': 'container/apache-lab.conf.ejs',

@@ -1,0 +1,426 @@
+// The twin: the rendered lab on one Linux machine. Each VM is a network namespace, each link a
+// veth pair with the model's MACs; each VM runs its own generated network.sh; each container
+// gets network, PID, mount and UTS namespaces, with the generated files bind-mounted at their
+// real paths, and the real keepalived, haproxy and Apache+PHP.
+import { spawn } from 'child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { join, resolve } from 'path';
+import type { ContainerModel, LabModel, Service, StpPortPrediction, VmModel } from '../model/types';
+import { containerFiles } from '../render';
+import { must, run, sleep, TwinError } from './system';
+
+export { TwinError };
+
+export interface TwinLab {
+  model: LabModel;
+  /** The rendered lab folder (out/<name>). */
+  dir: string;
+}
+
+export type Say = (line: string) => void;
+
+export function loadTwinLab(dir: string): TwinLab {
+  const file = join(dir, 'lab.json');
+  if (!existsSync(file)) throw new TwinError(`${file} not found: render the lab first (npx nx g lab:scenario)`);
+  return { model: JSON.parse(readFileSync(file, 'utf8')) as LabModel, dir: resolve(dir) };
+}
+
+// Lab names never contain '_', so the prefix of one lab never matches another's.
+export const nsPrefix = (lab: string) => `lab_${lab}_`;
+export const nsOf = (lab: string, node: string) => `${nsPrefix(lab)}${node}`;
+export const stateDir = (lab: string) => join('/run/lab-twin', lab);
+
+export function labNamespaces(lab: string): string[] {
+  return run(['ip', 'netns', 'list'])
+    .stdout.split('\n')
+    .map((line) => line.split(' ')[0])
+    .filter((name) => name.startsWith(nsPrefix(lab)));
+}
+
+function namespacePids(ns: string): number[] {
+  return run(['ip', 'netns', 'pids', ns]).stdout.split(/\s+/).filter(Boolean).map(Number);
+}
+
+/** The init (PID 1 of its own PID namespace) that holds a container's namespaces. */
+export function holderPid(lab: string, container: string): number {
+  for (const pid of namespacePids(nsOf(lab, container))) {
+    try {
+      const ids = /^NSpid:\s+(.*)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1].trim().split(/\s+/) ?? [];
+      if (ids.length > 1 && ids[ids.length - 1] === '1') return pid;
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  throw new TwinError(`container ${container} of lab ${lab} is not running`);
+}
+
+const inVm = (lab: string, vm: string, argv: string[]) => ['ip', 'netns', 'exec', nsOf(lab, vm), ...argv];
+const inContainer = (lab: string, container: string, argv: string[]) => [
+  'nsenter', '-t', String(holderPid(lab, container)), '--pid', '--mount', '--uts', '--net', '--', ...argv,
+];
+
+/** The argv that runs `argv` on a node of the lab (a VM or a container). */
+export function onNode(lab: TwinLab, node: string, argv: string[]): string[] {
+  const name = lab.model.name;
+  if (lab.model.vms.some((v) => v.name === node)) return inVm(name, node, argv);
+  if (lab.model.containers.some((c) => c.name === node)) return inContainer(name, node, argv);
+  const known = [...lab.model.vms.map((v) => v.name), ...lab.model.containers.map((c) => c.name)];
+  throw new TwinError(`unknown node "${node}"; nodes: ${known.join(', ')}`);
+}
+
+export function shOn(lab: TwinLab, node: string, command: string) {
+  return run(onNode(lab, node, ['sh', '-c', command]), { timeout: 30_000 });
+}
+
+// --- daemons -------------------------------------------------------------------------------
+
+const daemonArgv: Record<Service, string[]> = {
+  apache2: ['setsid', 'apache2', '-f', '/etc/apache2/apache2.conf', '-DFOREGROUND'],
+  haproxy: ['setsid', 'haproxy', '-db', '-f', '/etc/haproxy/haproxy.cfg'],
+  keepalived: ['setsid', 'keepalived', '--vrrp', '--dont-fork', '--log-console', '--log-detail', '-f', '/etc/keepalived/keepalived.conf', '-p', '/run/keepalived.pid', '-r', '/run/keepalived_vrrp.pid'],
+};
+
+/** Starts a daemon in the foreground inside the container, its output appended to a log file. */
+export function startDaemon(lab: TwinLab, container: string, service: Service): void {
+  const argv = inContainer(lab.model.name, container, daemonArgv[service]);
+  const log = openSync(join(stateDir(lab.model.name), 'logs', `${container}-${service}.log`), 'a');
+  try {
+    spawn(argv[0], argv.slice(1), { detached: true, stdio: ['ignore', log, log] }).unref();
+  } finally {
+    closeSync(log);
+  }
+}
+
+export function stopDaemon(lab: TwinLab, container: string, service: Service): void {
+  shOn(lab, container, `pkill -x ${service} || true`);
+}
+
+export function daemonRunning(lab: TwinLab, container: string, service: Service): boolean {
+  return shOn(lab, container, `pidof ${service} >/dev/null`).status === 0;
+}
+
+// --- STP -----------------------------------------------------------------------------------
+
+const stpStates = ['disabled', 'listening', 'learning', 'forwarding', 'blocking'];
+
+/** Port states as the kernel reports them, keyed `bridge/port`. */
+export function readStpStates(lab: TwinLab): Map<string, string> {
+  const states = new Map<string, string>();
+  const vms = new Set(lab.model.bridges.filter((b) => b.stp).map((b) => b.vm));
+  for (const vm of vms) {
+    const out = shOn(lab, vm, 'for f in /sys/class/net/*/brif/*/state; do [ -e "$f" ] && echo "$f $(cat "$f")"; done; true').stdout;
+    for (const line of out.split('\n').filter(Boolean)) {
+      const [path, value] = line.split(' ');
+      const [, , , , bridge, , port] = path.split('/');
+      states.set(`${bridge}/${port}`, stpStates[Number(value)] ?? value);
+    }
+  }
+  return states;
+}
+
+export function stpMismatches(lab: TwinLab, predicted: StpPortPrediction[] = lab.model.spanningTree.ports): Array<StpPortPrediction & { actual: string }> {
+  const actual = readStpStates(lab);
+  return predicted
+    .map((p) => ({ ...p, actual: actual.get(`${p.bridge}/${p.ifname}`) ?? 'absent' }))
+    .filter((p) => p.actual !== p.state && !(p.state === 'disabled' && p.actual === 'absent'));
+}
+
+// --- up ------------------------------------------------------------------------------------
+
+function preflight(): void {
+  if (process.getuid && process.getuid() !== 0) throw new TwinError('the twin needs root (network namespaces, bridges, mounts)');
+  for (const tool of ['ip', 'bridge', 'unshare', 'nsenter', 'tini', 'keepalived', 'haproxy', 'apache2', 'curl', 'pkill', 'pidof']) {
+    if (run(['sh', '-c', `command -v ${tool}`]).status !== 0) throw new TwinError(`${tool} is missing: install it as .ci/run does`);
+  }
+}
+
+function phpModule(): string {
+  const dir = '/usr/lib/apache2/modules';
+  const found = existsSync(dir) ? readdirSync(dir).filter((f) => /^libphp.*\.so$/.test(f)).sort() : [];
+  if (found.length === 0) throw new TwinError('no mod_php in /usr/lib/apache2/modules: install libapache2-mod-php');
+  return join(dir, found[found.length - 1]);
+}
+
+function startContainer(lab: TwinLab, c: ContainerModel): void {
+  const name = lab.model.name;
+  const ns = nsOf(name, c.name);
+  must(['ip', 'netns', 'add', ns]);
+  must(inVm(name, c.name, ['ip', 'link', 'set', 'lo', 'up']));
+  // Like Alpine: a container forwards nothing.
+  must(inVm(name, c.name, ['sysctl', '-qw', 'net.ipv4.ip_forward=0']));
+  const steps: string[] = [];
+  const dirs = new Set<string>();
+  for (const { file, path } of containerFiles(c)) {
+    if (path === '/etc/network/interfaces') continue; // Alpine's ifupdown: the twin sets addresses itself.
+    dirs.add(path.startsWith('/var/www/') ? '/var/www' : path.split('/').slice(0, 3).join('/'));
+    steps.push('bind', join(lab.dir, 'containers', c.name, file), path);
+  }
+  if (c.services.includes('apache2')) steps.push('bind', join(stateDir(name), 'apache2.conf'), '/etc/apache2/apache2.conf');
+  const init = join(__dirname, 'container-init.sh');
+  const argv = inVm(name, c.name, ['unshare', '--pid', '--fork', '--mount', '--uts', '--mount-proc', '--propagation', 'private', '--', 'sh', init, c.name, ...[...dirs].sort().flatMap((d) => ['tmpfs', d]), ...steps]);
+  const log = openSync(join(stateDir(name), 'logs', `${c.name}-init.log`), 'a');
+  try {
+    spawn(argv[0], argv.slice(1), { detached: true, stdio: ['ignore', log, log] }).unref();
+  } finally {
+    closeSync(log);
+  }
+  for (const nic of c.nics) {
+    const host = c.host;
+    must(['ip', 'link', 'add', 'name', nic.hostIfname, 'mtu', String(nic.mtu), 'netns', nsOf(name, host), 'type', 'veth', 'peer', 'name', nic.ifname, 'address', nic.mac, 'mtu', String(nic.mtu), 'netns', ns]);
+    must(inVm(name, host, ['ip', 'link', 'set', 'dev', nic.hostIfname, 'master', nic.bridge, 'up']));
+    must(inVm(name, c.name, ['ip', 'addr', 'add', `${nic.address}/${nic.prefix}`, 'dev', nic.ifname]));
+    must(inVm(name, c.name, ['ip', 'link', 'set', 'dev', nic.ifname, 'up']));
+  }
+}
+
+async function waitFor(what: string, deadlineMs: number, check: () => boolean, pause = 200): Promise<void> {
+  const end = Date.now() + deadlineMs;
+  while (!check()) {
+    if (Date.now() > end) throw new TwinError(`timed out waiting for ${what}`);
+    await sleep(pause);
+  }
+}
+
+export interface UpReport {
+  seconds: number;
+  stpSeconds: number;
+}
+
+export async function up(lab: TwinLab, say: Say, options: { keepOnFailure?: boolean } = {}): Promise<UpReport> {
+  const { model } = lab;
+  const name = model.name;
+  const started = Date.now();
+  const clock = () => `${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s`;
+  const step = (line: string) => say(`[${clock()}] ${line}`);
+  preflight();
+  const existing = labNamespaces(name);
+  if (existing.length > 0) {
+    throw new TwinError(`lab ${name} is already up (${existing.length} namespaces); run \`twin down\` first`);
+  }
+  try {
+    mkdirSync(join(stateDir(name), 'logs'), { recursive: true });
+    writeFileSync(join(stateDir(name), 'lab-dir'), `${lab.dir}\n`);
+    writeFileSync(join(stateDir(name), 'apache2.conf'), readFileSync(join(__dirname, 'apache2.conf'), 'utf8').replace('@PHP_MODULE@', phpModule()));
+
+    step(`VMs: ${model.vms.length} network namespaces (${model.vms.map((v) => v.name).join(', ')})`);
+    for (const vm of model.vms) {
+      must(['ip', 'netns', 'add', nsOf(name, vm.name)]);
+      must(inVm(name, vm.name, ['ip', 'link', 'set', 'lo', 'up']));
+    }
+
+    step(`links: ${model.links.length} veth pairs with the model's MACs`);
+    for (const link of model.links) {
+      // Neutral names, as VirtualBox would give: network.sh finds each NIC by its MAC.
+      const [a, b] = link.ends.map((end) => ({ end, nic: model.vms.find((v) => v.name === end.vm)!.nics.find((n) => n.link === link.id)! }));
+      must(['ip', 'link', 'add', 'name', `eth${a.nic.adapter - 1}`, 'address', a.end.mac, 'netns', nsOf(name, a.end.vm), 'type', 'veth', 'peer', 'name', `eth${b.nic.adapter - 1}`, 'address', b.end.mac, 'netns', nsOf(name, b.end.vm)]);
+    }
+
+    for (const vm of model.vms) {
+      step(`${vm.name}: hosts/${vm.name}/network.sh`);
+      runNetworkScript(lab, vm);
+    }
+    const stpStarted = Date.now();
+
+    for (const c of model.containers) {
+      step(`${c.name}: namespaces on ${c.host}, ${c.nics.map((n) => `${n.ifname} ${n.address}`).join(', ')}`);
+      startContainer(lab, c);
+    }
+    for (const c of model.containers) await waitFor(`container ${c.name}`, 10_000, () => holderReady(lab, c));
+
+    for (const service of ['apache2', 'haproxy', 'keepalived'] as Service[]) {
+      const where = model.containers.filter((c) => c.services.includes(service));
+      if (where.length === 0) continue;
+      step(`${service}: ${where.map((c) => c.name).join(', ')}`);
+      for (const c of where) startDaemon(lab, c.name, service);
+      for (const c of where) await waitFor(`${service} on ${c.name}`, 10_000, () => daemonRunning(lab, c.name, service));
+    }
+
+    await waitForStp(lab, stpStarted, step);
+    const stpSeconds = (Date.now() - stpStarted) / 1000;
+    await waitForService(lab, step);
+    const seconds = (Date.now() - started) / 1000;
+    step(`lab ${name} is up: full service after ${seconds.toFixed(1)} s`);
+    return { seconds, stpSeconds };
+  } catch (error) {
+    if (options.keepOnFailure) {
+      say(`up failed; left as it is for inspection (twin down removes it): ${(error as Error).message}`);
+    } else {
+      say(`up failed, removing what was started: ${(error as Error).message}`);
+      down(name, () => undefined);
+    }
+    throw error;
+  }
+}
+
+function holderReady(lab: TwinLab, c: ContainerModel): boolean {
+  try {
+    holderPid(lab.model.name, c.name);
+    // The init has finished its mounts once it runs tini.
+    return shOn(lab, c.name, 'pidof tini >/dev/null').status === 0;
+  } catch {
+    return false;
+  }
+}
+
+export function runNetworkScript(lab: TwinLab, vm: VmModel): string {
+  return must(inVm(lab.model.name, vm.name, ['sh', join(lab.dir, 'hosts', vm.name, 'network.sh')]));
+}
+
+async function waitForStp(lab: TwinLab, since: number, step: Say): Promise<void> {
+  const { stp } = lab.model;
+  const forwardAt = since + 2 * stp.forwardDelay * 1000;
+  const deadline = forwardAt + (stp.maxAge + 2 * stp.forwardDelay + 10) * 1000;
+  let lastShown = 0;
+  for (;;) {
+    const wrong = stpMismatches(lab);
+    if (wrong.length === 0) {
+      step('STP: every port in its predicted state');
+      return;
+    }
+    if (Date.now() > deadline) {
+      throw new TwinError(`STP did not reach the predicted tree: ${wrong.map((p) => `${p.bridge}/${p.ifname} is ${p.actual}, predicted ${p.state}`).join('; ')}`);
+    }
+    if (Date.now() - lastShown >= 5000 || lastShown === 0) {
+      lastShown = Date.now();
+      const left = Math.max(0, Math.ceil((forwardAt - Date.now()) / 1000));
+      const counts = new Map<string, number>();
+      for (const p of wrong) counts.set(p.actual, (counts.get(p.actual) ?? 0) + 1);
+      step(`STP: ${left} s to forwarding (2 × forward delay); ${[...counts].map(([s, n]) => `${n} ${s}`).join(', ')}`);
+    }
+    await sleep(250);
+  }
+}
+
+/** The URL users reach the service at: the first VIP and the first frontend's port. */
+export function serviceUrl(model: LabModel): string | null {
+  const g = model.vrrp[0];
+  const f = model.haproxy?.frontends[0];
+  return g && f ? `http://${g.vip}:${f.port}/` : null;
+}
+
+async function waitForService(lab: TwinLab, step: Say): Promise<void> {
+  const url = serviceUrl(lab.model);
+  if (!url) return;
+  const users = lab.model.vms.filter((v) => v.kind === 'user');
+  for (const user of users) {
+    await waitFor(`${user.name} to reach ${url}`, 60_000, () => shOn(lab, user.name, `curl -sf -m 1 ${url} >/dev/null`).status === 0, 100);
+    step(`${user.name}: ${url} answers`);
+  }
+  // Full service: the balancer's health checks have found every server of the default backend.
+  const backend = lab.model.haproxy!.backends.find((b) => b.name === lab.model.haproxy!.frontends[0].defaultBackend)!;
+  const seen = new Set<string>();
+  await waitFor(`answers from ${backend.servers.map((s) => s.name).join(', ')}`, 60_000, () => {
+    const server = /server=(\S+)/.exec(shOn(lab, users[0].name, `curl -sf -m 1 ${url}`).stdout)?.[1];
+    if (server) seen.add(server);
+    return backend.servers.every((s) => seen.has(s.name));
+  }, 100);
+  step(`${users[0].name}: answers from ${[...seen].sort().join(', ')}`);
+}
+
+// --- down ----------------------------------------------------------------------------------
+
+/** Removes every namespace, process and veth of the lab; works after a crash or a failed up. */
+export function down(name: string, say: Say): { namespaces: number; processes: number } {
+  const namespaces = labNamespaces(name);
+  let processes = 0;
+  for (let round = 0; round < 5; round++) {
+    const pids = namespaces.flatMap(namespacePids).filter((pid) => pid !== process.pid);
+    if (pids.length === 0) break;
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+        processes++;
+      } catch {
+        // Already gone.
+      }
+    }
+    run(['sleep', '0.1']);
+  }
+  // Deleting a namespace takes its veths with it, and its /run/netns mount.
+  for (const ns of namespaces) must(['ip', 'netns', 'del', ns]);
+  rmSync(stateDir(name), { recursive: true, force: true });
+  say(`lab ${name}: removed ${namespaces.length} namespaces and ${processes} processes`);
+  return { namespaces: namespaces.length, processes };
+}
+
+// --- status --------------------------------------------------------------------------------
+
+export interface StatusReport {
+  lab: string;
+  up: boolean;
+  nodes: Array<{ name: string; kind: string; up: boolean }>;
+  daemons: Array<{ container: string; service: Service; running: boolean }>;
+  vrrp: Array<{ group: string; container: string; priority: number; state: 'MASTER' | 'BACKUP' | 'DOWN' }>;
+  stp: Array<{ bridge: string; port: string; predicted: string; actual: string; ok: boolean }>;
+}
+
+export function status(lab: TwinLab): StatusReport {
+  const { model } = lab;
+  const present = new Set(labNamespaces(model.name));
+  const nodes = [
+    ...model.vms.map((v) => ({ name: v.name, kind: v.kind, up: present.has(nsOf(model.name, v.name)) })),
+    ...model.containers.map((c) => ({ name: c.name, kind: 'container', up: present.has(nsOf(model.name, c.name)) && holderReady(lab, c) })),
+  ];
+  const upNodes = new Set(nodes.filter((n) => n.up).map((n) => n.name));
+  const daemons = model.containers.flatMap((c) =>
+    c.services.map((service) => ({ container: c.name, service, running: upNodes.has(c.name) && daemonRunning(lab, c.name, service) })),
+  );
+  const vrrp = model.vrrp.flatMap((g) =>
+    g.members.map((m) => {
+      const holds = upNodes.has(m.container) && shOn(lab, m.container, `ip -4 -o addr show dev ${m.ifname}`).stdout.includes(` ${g.vip}/`);
+      const alive = daemons.some((d) => d.container === m.container && d.service === 'keepalived' && d.running);
+      return { group: g.name, container: m.container, priority: m.priority, state: (alive ? (holds ? 'MASTER' : 'BACKUP') : 'DOWN') as 'MASTER' | 'BACKUP' | 'DOWN' };
+    }),
+  );
+  const actual = present.size > 0 ? readStpStates(lab) : new Map<string, string>();
+  const stp = model.spanningTree.ports.map((p) => {
+    const state = actual.get(`${p.bridge}/${p.ifname}`) ?? 'absent';
+    return { bridge: p.bridge, port: p.ifname, predicted: p.state, actual: state, ok: state === p.state };
+  });
+  return { lab: model.name, up: present.size > 0, nodes, daemons, vrrp, stp };
+}
+
+// --- faults --------------------------------------------------------------------------------
+
+export type FaultAction = 'down' | 'up';
+
+/** Injects or heals a fault: a link `a:b`, a bridge, a VM, a container, or `container:daemon`. */
+export function fault(lab: TwinLab, target: string, action: FaultAction): string {
+  const { model } = lab;
+  const name = model.name;
+  const link = model.links.find((l) => l.id === target);
+  if (link) {
+    // Cutting one end of a veth takes the carrier from the other: like pulling the cable.
+    const end = link.ends[0];
+    must(inVm(name, end.vm, ['ip', 'link', 'set', 'dev', end.ifname, action]));
+    return `link ${target} ${action} (${end.vm} ${end.ifname})`;
+  }
+  const [container, service] = target.split(':');
+  const c = model.containers.find((x) => x.name === container);
+  if (c && service) {
+    if (!c.services.includes(service as Service)) throw new TwinError(`${container} runs ${c.services.join(', ') || 'no daemon'}, not ${service}`);
+    if (action === 'down') stopDaemon(lab, c.name, service as Service);
+    else if (!daemonRunning(lab, c.name, service as Service)) startDaemon(lab, c.name, service as Service);
+    return `${target} ${action}`;
+  }
+  const bridge = model.bridges.find((b) => b.name === target && model.vms.find((v) => v.name === b.vm)!.kind === 'hypervisor');
+  if (bridge) {
+    must(inVm(name, bridge.vm, ['ip', 'link', 'set', 'dev', bridge.name, action]));
+    return `bridge ${target} ${action} (on ${bridge.vm})`;
+  }
+  const vm = model.vms.find((v) => v.name === target);
+  if (vm) {
+    // A VM that goes down takes its links and bridges with it; up brings them back as configured.
+    for (const nic of vm.nics) must(inVm(name, vm.name, ['ip', 'link', 'set', 'dev', nic.ifname, action]));
+    for (const b of vm.bridges) must(inVm(name, vm.name, ['ip', 'link', 'set', 'dev', b, action]));
+    return `${vm.kind} ${target} ${action}`;
+  }
+  if (c) {
+    if (action === 'down') for (const s of c.services) stopDaemon(lab, c.name, s);
+    for (const nic of c.nics) must(onNode(lab, c.name, ['ip', 'link', 'set', 'dev', nic.ifname, action]));
+    if (action === 'up') for (const s of c.services) if (!daemonRunning(lab, c.name, s)) startDaemon(lab, c.name, s);
+    return `container ${target} ${action}`;
+  }
+  const targets = [...model.links.map((l) => l.id), ...model.bridges.map((b) => b.name), ...model.vms.map((v) => v.name), ...model.containers.flatMap((x) => [x.name, ...x.services.map((s) => `${x.name}:${s}`)])];
+  throw new TwinError(`unknown fault target "${target}"; targets: ${[...new Set(targets)].join(', ')}`);
+}
