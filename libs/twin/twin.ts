@@ -74,18 +74,21 @@ export function shOn(lab: TwinLab, node: string, command: string) {
 
 // --- daemons -------------------------------------------------------------------------------
 
-const daemonArgv: Record<Service, string[]> = {
-  apache2: ['setsid', 'apache2', '-f', '/etc/apache2/apache2.conf', '-DFOREGROUND'],
-  haproxy: ['setsid', 'haproxy', '-db', '-f', '/etc/haproxy/haproxy.cfg'],
-  keepalived: ['setsid', 'keepalived', '--vrrp', '--dont-fork', '--log-console', '--log-detail', '-f', '/etc/keepalived/keepalived.conf', '-p', '/run/keepalived.pid', '-r', '/run/keepalived_vrrp.pid'],
+// In the foreground, so their output goes to the twin's log; OpenRC does this in the real lab.
+const daemonCommand: Record<Service, string> = {
+  apache2: 'apache2 -f /etc/apache2/apache2.conf -DFOREGROUND',
+  haproxy: 'haproxy -db -f /etc/haproxy/haproxy.cfg',
+  keepalived: 'keepalived --vrrp --dont-fork --log-console --log-detail -f /etc/keepalived/keepalived.conf -p /run/keepalived.pid -r /run/keepalived_vrrp.pid',
 };
 
-/** Starts a daemon in the foreground inside the container, its output appended to a log file. */
+/**
+ * Starts a daemon inside the container, its output appended to a log file. The shell that
+ * starts it exits at once, so the daemon's parent is the container's init, which reaps it.
+ */
 export function startDaemon(lab: TwinLab, container: string, service: Service): void {
-  const argv = inContainer(lab.model.name, container, daemonArgv[service]);
   const log = openSync(join(stateDir(lab.model.name), 'logs', `${container}-${service}.log`), 'a');
   try {
-    spawn(argv[0], argv.slice(1), { detached: true, stdio: ['ignore', log, log] }).unref();
+    must(inContainer(lab.model.name, container, ['sh', '-c', `setsid ${daemonCommand[service]} </dev/null &`]), { stdio: ['ignore', log, log] });
   } finally {
     closeSync(log);
   }
@@ -317,25 +320,41 @@ async function waitForService(lab: TwinLab, step: Say): Promise<void> {
   step(`${users[0].name}: answers from ${[...seen].sort().join(', ')}`);
 }
 
+/** True while a process exists and is not a zombie. */
+function running(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1][0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
 // --- down ----------------------------------------------------------------------------------
 
 /** Removes every namespace, process and veth of the lab; works after a crash or a failed up. */
 export function down(name: string, say: Say): { namespaces: number; processes: number } {
   const namespaces = labNamespaces(name);
   let processes = 0;
+  const killed = new Set<number>();
   for (let round = 0; round < 5; round++) {
     const pids = namespaces.flatMap(namespacePids).filter((pid) => pid !== process.pid);
     if (pids.length === 0) break;
     for (const pid of pids) {
       try {
         process.kill(pid, 'SIGKILL');
-        processes++;
+        killed.add(pid);
       } catch {
         // Already gone.
       }
     }
     run(['sleep', '0.1']);
   }
+  processes = killed.size;
+  // A container's init exits only once every process of its PID namespace is reaped; wait
+  // (bounded) until nothing we killed still runs.
+  for (let i = 0; i < 100 && [...killed].some(running); i++) run(['sleep', '0.1']);
+  const survivors = [...killed].filter(running);
+  if (survivors.length > 0) say(`warning: processes ${survivors.join(', ')} are still exiting`);
   // Deleting a namespace takes its veths with it, and its /run/netns mount.
   for (const ns of namespaces) must(['ip', 'netns', 'del', ns]);
   rmSync(stateDir(name), { recursive: true, force: true });
