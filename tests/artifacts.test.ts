@@ -66,32 +66,44 @@ for (const lab of labs) {
     }
   });
 
+  // keepalived -t checks that the interfaces and track scripts exist: run it in a namespace with
+  // the container's NICs (veths) and its own /etc/keepalived.
+  function keepalivedCheck(container: LabModel['containers'][number], filesDir: string) {
+    const ns = `labck-${process.pid}-${container.name}`;
+    try {
+      assert.is(run('ip', ['netns', 'add', ns]).status, 0, 'ip netns add (needs root)');
+      container.nics.forEach((nic, i) => {
+        const add = run('ip', ['-n', ns, 'link', 'add', 'name', nic.ifname, 'type', 'veth', 'peer', 'name', `peer${i}`]);
+        assert.is(add.status, 0, add.output);
+      });
+      const script = `mount -t tmpfs tmpfs /etc/keepalived && cp ${filesDir}/* /etc/keepalived/ && chmod 755 /etc/keepalived/*.sh 2>/dev/null; keepalived -t -f /etc/keepalived/keepalived.conf`;
+      return run('ip', ['netns', 'exec', ns, 'unshare', '--mount', '--propagation', 'private', 'sh', '-c', script]);
+    } finally {
+      run('ip', ['netns', 'del', ns]);
+    }
+  }
+
   t('keepalived -t accepts every keepalived.conf, in a namespace with the container NICs', () => {
     const configs = paths(lab, /keepalived\.conf$/);
     assert.is(configs.length, new Set(model.vrrp.flatMap((g) => g.members.map((m) => m.container))).size);
     for (const path of configs) {
       const container = model.containers.find((c) => c.name === path.split('/')[1])!;
-      // keepalived -t also checks that the interfaces exist: give it the container's (veths).
-      const ns = `labck-${process.pid}-${container.name}`;
-      try {
-        assert.is(run('ip', ['netns', 'add', ns]).status, 0, 'ip netns add (needs root)');
-        container.nics.forEach((nic, i) => {
-          const add = run('ip', ['-n', ns, 'link', 'add', 'name', nic.ifname, 'type', 'veth', 'peer', 'name', `peer${i}`]);
-          assert.is(add.status, 0, add.output);
-        });
-        const check = run('ip', ['netns', 'exec', ns, 'keepalived', '-t', '-f', join(dir, path)]);
-        assert.is(check.status, 0, `${path}\n${check.output}`);
-      } finally {
-        run('ip', ['netns', 'del', ns]);
-      }
+      const check = keepalivedCheck(container, join(dir, 'containers', container.name));
+      assert.is(check.status, 0, `${path}\n${check.output}`);
     }
   });
 
   t('keepalived -t really rejects a broken config (the check can fail)', () => {
     const path = paths(lab, /keepalived\.conf$/)[0];
-    const broken = join(base, `${model.name}-broken-keepalived.conf`);
-    writeFileSync(broken, files[path].replace(/virtual_router_id \d+/, 'virtual_router_id 300'));
-    assert.is.not(run('keepalived', ['-t', '-f', broken]).status, 0);
+    const container = model.containers.find((c) => c.name === path.split('/')[1])!;
+    const broken = join(base, `${model.name}-broken`);
+    mkdirSync(broken, { recursive: true });
+    for (const file of paths(lab, new RegExp(`^containers/${container.name}/`))) {
+      writeFileSync(join(broken, file.split('/')[2]), files[file].replace(/virtual_router_id \d+/, 'virtual_router_id 300'));
+    }
+    const check = keepalivedCheck(container, broken);
+    assert.is.not(check.status, 0);
+    assert.match(check.output, /VRID|virtual_router_id/i);
   });
 
   t('php -l accepts every index.php', () => {

@@ -8,7 +8,8 @@ import type { ProfileName } from '../libs/spec/profiles';
 import { SpecError } from '../libs/spec/problems';
 import { buildLab, defaultScenario, readScenario } from '../libs/spec/load';
 import { renderLab } from '../libs/render';
-import { writeLab } from '../libs/render/write';
+import { summaryTable } from '../libs/render/regenerate';
+import { regenerateLab } from '../libs/render/write';
 import { down, fault, loadTwinLab, onNode, status, TwinError, up, type StatusReport } from '../libs/twin/twin';
 
 const workspaceRoot = resolve(__dirname, '..');
@@ -159,14 +160,21 @@ void yargs(hideBin(process.argv))
         .positional('spec', { type: 'string', describe: 'spec file (default: embedded practica6)' })
         .option('profile', profileOption)
         .option('name', { type: 'string', describe: 'lab name and folder (default: the spec\'s)' })
-        .option('out-dir', { type: 'string', default: join(workspaceRoot, 'out'), describe: 'parent folder of the lab folder' }),
+        .option('out-dir', { type: 'string', default: join(workspaceRoot, 'out'), describe: 'parent folder of the lab folder' })
+        .option('force', { type: 'boolean', default: false, describe: 'overwrite hand edits too (each is reported)' })
+        .option('dry-run', { type: 'boolean', default: false, describe: 'print what each file would get; write nothing' }),
     (argv) => {
       try {
         const model = loadModel(argv.spec, { profile: argv.profile, name: argv.name });
         const files = renderLab(model);
         const dir = join(argv.outDir, model.name);
-        writeLab(files, dir);
-        process.stdout.write(`${model.name}: ${Object.keys(files).length} files in ${dir}/\n`);
+        const plan = regenerateLab(files, dir, { force: argv.force, dryRun: argv.dryRun });
+        say(summaryTable(plan, argv.dryRun));
+        say(`${model.name}: ${Object.keys(files).length} files ${argv.dryRun ? 'would be written to' : 'in'} ${dir}/`);
+        if (plan.conflicts.length > 0) {
+          process.stderr.write(`${plan.conflicts.length} file(s) have conflict markers to resolve: ${plan.conflicts.join(', ')}\n`);
+          process.exit(1);
+        }
       } catch (error) {
         fail(error);
       }

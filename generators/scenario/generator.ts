@@ -5,6 +5,7 @@ import { isAbsolute, join, relative } from 'path';
 import { buildLab, defaultScenario, readScenario } from '../../libs/spec/load';
 import { SpecError } from '../../libs/spec/problems';
 import { renderLab } from '../../libs/render';
+import { planRegeneration, planWrites, summaryTable } from '../../libs/render/regenerate';
 import { isExecutable } from '../../libs/render/write';
 import type { ScenarioGeneratorSchema } from './schema';
 
@@ -33,12 +34,22 @@ export async function scenarioGenerator(tree: Tree, options: ScenarioGeneratorSc
   }
   const files = renderLab(model);
   const dir = join(options.outDir ?? 'out', model.name);
-  for (const [path, content] of Object.entries(files)) {
+  // Hand edits survive: each file is replaced, kept, merged or flagged (see regenerate.ts).
+  const plan = planRegeneration(files, (path) => tree.read(join(dir, path), 'utf-8'), { force: options.force });
+  const { write, remove } = planWrites(plan);
+  for (const [path, content] of Object.entries(write)) {
     tree.write(join(dir, path), content, isExecutable(content) ? { mode: 0o755 } : undefined);
   }
+  for (const path of remove) tree.delete(join(dir, path));
+  // Printed before Nx writes, so --dry-run shows it too.
+  logger.info(summaryTable(plan));
   const root = model.spanningTree.domains.map((d) => d.root).join(', ');
   return () => {
     logger.info(`${model.name}: ${Object.keys(files).length} files in ${dir}/ (profile ${model.profile}; STP root ${root})`);
+    if (plan.conflicts.length > 0) {
+      logger.error(`${plan.conflicts.length} file(s) have conflict markers to resolve: ${plan.conflicts.join(', ')}`);
+      process.exitCode = 1;
+    }
   };
 }
 

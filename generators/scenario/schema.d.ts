@@ -3,4 +3,5 @@ export interface ScenarioGeneratorSchema {
   name?: string;
   profile?: 'seed' | 'fast';
   outDir?: string;
+  force?: boolean;
 }

@@ -1,7 +1,8 @@
 // The one place that touches the disk: writes a rendered lab into a folder, all or nothing.
-import { chmodSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'fs';
 import { dirname, join } from 'path';
 import type { FileMap } from './index';
+import { planRegeneration, planWrites, type Plan } from './regenerate';
 
 /** Files whose content starts with a shebang are made executable. */
 export function isExecutable(text: string): boolean {
@@ -30,4 +31,33 @@ export function writeLab(files: FileMap, dir: string): void {
   } finally {
     rmSync(staging, { recursive: true, force: true });
   }
+}
+
+/**
+ * Renders into an existing lab folder without losing hand edits (see regenerate.ts); a fresh
+ * folder is written all at once. With dryRun, only the plan is returned.
+ */
+export function regenerateLab(files: FileMap, dir: string, options: { force?: boolean; dryRun?: boolean } = {}): Plan {
+  const read = (path: string) => {
+    try {
+      return readFileSync(join(dir, path), 'utf8');
+    } catch {
+      return null;
+    }
+  };
+  const plan = planRegeneration(files, read, options);
+  if (options.dryRun) return plan;
+  const { write, remove } = planWrites(plan);
+  if (!existsSync(dir)) {
+    writeLab(write, dir);
+    return plan;
+  }
+  for (const [path, text] of Object.entries(write)) {
+    const target = join(dir, path);
+    mkdirSync(dirname(target), { recursive: true });
+    writeFileSync(target, text);
+    if (isExecutable(text)) chmodSync(target, 0o755);
+  }
+  for (const path of remove) rmSync(join(dir, path), { force: true });
+  return plan;
 }
