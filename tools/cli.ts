@@ -10,7 +10,12 @@ import { buildLab, defaultScenario, readScenario } from '../libs/spec/load';
 import { renderLab } from '../libs/render';
 import { summaryTable } from '../libs/render/regenerate';
 import { regenerateLab } from '../libs/render/write';
-import { down, fault, loadTwinLab, onNode, status, TwinError, up, type StatusReport } from '../libs/twin/twin';
+import { twinDriver, vagrantDriver } from '../libs/checks/driver';
+import { runChecks } from '../libs/checks/suite';
+import { benchMarkdown, runBench, type BenchReport } from '../libs/checks/bench';
+import { chmodSync, mkdtempSync, rmSync } from 'fs';
+import { tmpdir } from 'os';
+import { down, fault, labNamespaces, loadTwinLab, onNode, status, TwinError, up, type StatusReport } from '../libs/twin/twin';
 
 const workspaceRoot = resolve(__dirname, '..');
 
@@ -181,6 +186,83 @@ void yargs(hideBin(process.argv))
     },
   )
   .command('twin', 'the lab in Linux network namespaces: up, down, status, exec, fault', twinCommands)
+  .command(
+    'bench [spec]',
+    'measure every fault drill N times on the twin, per profile, beside the theory',
+    (y) =>
+      y
+        .positional('spec', { type: 'string', describe: 'spec file (default: embedded practica6)' })
+        .option('profile', { choices: ['seed', 'fast'] as const, describe: 'one profile (default: both, side by side)' })
+        .option('runs', { type: 'number', default: 3, describe: 'runs per drill' })
+        .option('drill', { type: 'string', array: true, describe: 'only these drills' })
+        .option('json', { type: 'boolean', default: false, describe: 'print JSON (progress goes to stderr)' }),
+    async (argv) => {
+      const progress = (line: string) => (argv.json ? process.stderr : process.stdout).write(`${line}\n`);
+      const reports: BenchReport[] = [];
+      const base = mkdtempSync(join(tmpdir(), 'lab-bench-'));
+      // Apache runs as www-data and must read the pages.
+      chmodSync(base, 0o755);
+      try {
+        for (const profile of argv.profile ? [argv.profile] : (['seed', 'fast'] as const)) {
+          const model = loadModel(argv.spec, { profile, name: undefined });
+          const name = `${model.name}-${profile}`.slice(0, 31);
+          const files = renderLab(loadModel(argv.spec, { profile, name }));
+          const dir = join(base, name);
+          regenerateLab(files, dir);
+          const lab = loadTwinLab(dir);
+          progress(`== ${name}`);
+          await up(lab, progress);
+          try {
+            reports.push(runBench(twinDriver(lab), { runs: argv.runs, only: argv.drill, say: progress }));
+          } finally {
+            down(lab.model.name, progress);
+          }
+        }
+        if (argv.json) say(JSON.stringify(reports.length === 1 ? reports[0] : reports, null, 2));
+        else say(`\n${benchMarkdown(reports)}`);
+      } catch (error) {
+        fail(error);
+      } finally {
+        rmSync(base, { recursive: true, force: true });
+      }
+    },
+  )
+  .command(
+    'check',
+    "grade a running lab: the handout's checkpoints, security and fault drills",
+    (y) =>
+      y
+        .option('target', { choices: ['twin', 'vagrant'] as const, default: 'twin' as const, describe: 'the twin (brought up if it is not) or a Vagrant lab' })
+        .option('lab', { type: 'string', default: defaultLab, describe: 'rendered lab folder' })
+        .option('only', { type: 'string', describe: 'run only the checks whose id starts with this (cp2, drill.…)' })
+        .option('json', { type: 'boolean', default: false, describe: 'print the JSON report (progress goes to stderr)' }),
+    async (argv) => {
+      const progress = (line: string) => (argv.json ? process.stderr : process.stdout).write(`${line}\n`);
+      let started = false;
+      try {
+        const lab = loadTwinLab(argv.lab);
+        let driver;
+        if (argv.target === 'twin') {
+          if (labNamespaces(lab.model.name).length === 0) {
+            await up(lab, progress);
+            started = true;
+          }
+          driver = twinDriver(lab);
+        } else {
+          driver = vagrantDriver(lab.model, lab.dir);
+        }
+        const report = runChecks(driver, { only: argv.only, say: progress });
+        const passed = report.checks.filter((c) => c.pass).length;
+        if (argv.json) say(JSON.stringify(report, null, 2));
+        else say(`\n${passed} of ${report.checks.length} checks passed on the ${report.target} of ${report.lab}`);
+        if (started) down(lab.model.name, progress);
+        process.exit(report.ok ? 0 : 1);
+      } catch (error) {
+        if (started) down(loadTwinLab(argv.lab).model.name, progress);
+        fail(error);
+      }
+    },
+  )
   .demandCommand(1, 'name a command: validate, render or twin')
   .parserConfiguration({ 'populate--': true })
   .help()

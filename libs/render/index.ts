@@ -19,6 +19,7 @@ export function containerFiles(c: ContainerModel): Array<{ file: string; path: s
   if (c.services.includes('haproxy')) files.push({ file: 'haproxy.cfg', path: '/etc/haproxy/haproxy.cfg' });
   if (c.services.includes('apache2')) {
     files.push({ file: 'index.php', path: '/var/www/localhost/htdocs/index.php' });
+    files.push({ file: 'big.php', path: '/var/www/localhost/htdocs/big.php' });
     files.push({ file: 'lab.conf', path: '/etc/apache2/conf.d/lab.conf' });
   }
   return files;
@@ -35,14 +36,18 @@ function packagesOf(c: ContainerModel, which: 'image' | 'all' | 'extra'): string
   return [...new Set([...(c.image === 'alpineApache' ? image : []), ...services, ...c.packages])];
 }
 
+/** The page big.php serves: large enough to need many full-size frames through the tunnel. */
+export const bigPage = { line: 'lab large response check 0123456789 abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ\n', lines: 16384 };
+
 function renderContainer(model: LabModel, c: ContainerModel): FileMap {
-  const data = { container: c, groups: model.vrrp.filter((g) => g.members.some((m) => m.container === c.name)) };
+  const data = { bigPage, container: c, groups: model.vrrp.filter((g) => g.members.some((m) => m.container === c.name)) };
   const templates: Record<string, string> = {
     interfaces: 'container/interfaces.ejs',
     'keepalived.conf': 'container/keepalived.conf.ejs',
     'check_haproxy.sh': 'container/check_haproxy.sh.ejs',
     'haproxy.cfg': 'container/haproxy.cfg.ejs',
     'index.php': 'container/index.php.ejs',
+    'big.php': 'container/big.php.ejs',
     'lab.conf': 'container/apache-lab.conf.ejs',
   };
   return Object.fromEntries(containerFiles(c).map(({ file }) => [`containers/${c.name}/${file}`, render(templates[file], model, data)]));

@@ -403,7 +403,7 @@ export function status(lab: TwinLab): StatusReport {
 
 export type FaultAction = 'down' | 'up';
 
-/** Injects or heals a fault: a link `a:b`, a bridge, a VM, a container, or `container:daemon`. */
+/** Injects or heals a fault: a link `a:b`, a VXLAN segment, a bridge, a VM, a container, or `container:daemon`. */
 export function fault(lab: TwinLab, target: string, action: FaultAction): string {
   const { model } = lab;
   const name = model.name;
@@ -422,6 +422,12 @@ export function fault(lab: TwinLab, target: string, action: FaultAction): string
     else if (!daemonRunning(lab, c.name, service as Service)) startDaemon(lab, c.name, service as Service);
     return `${target} ${action}`;
   }
+  const segment = model.vxlan.find((x) => x.name === target);
+  if (segment) {
+    // The tunnel device on every member host: no VXLAN traffic in either direction.
+    for (const m of segment.members) must(inVm(name, m.vm, ['ip', 'link', 'set', 'dev', segment.name, action]));
+    return `VXLAN ${target} ${action} (on ${segment.members.map((m) => m.vm).join(', ')})`;
+  }
   const bridge = model.bridges.find((b) => b.name === target && model.vms.find((v) => v.name === b.vm)!.kind === 'hypervisor');
   if (bridge) {
     must(inVm(name, bridge.vm, ['ip', 'link', 'set', 'dev', bridge.name, action]));
@@ -435,11 +441,12 @@ export function fault(lab: TwinLab, target: string, action: FaultAction): string
     return `${vm.kind} ${target} ${action}`;
   }
   if (c) {
-    if (action === 'down') for (const s of c.services) stopDaemon(lab, c.name, s);
+    // Down like a crash: off the network first, so no daemon can say goodbye (no VRRP priority 0).
     for (const nic of c.nics) must(onNode(lab, c.name, ['ip', 'link', 'set', 'dev', nic.ifname, action]));
+    if (action === 'down') for (const s of c.services) stopDaemon(lab, c.name, s);
     if (action === 'up') for (const s of c.services) if (!daemonRunning(lab, c.name, s)) startDaemon(lab, c.name, s);
     return `container ${target} ${action}`;
   }
-  const targets = [...model.links.map((l) => l.id), ...model.bridges.map((b) => b.name), ...model.vms.map((v) => v.name), ...model.containers.flatMap((x) => [x.name, ...x.services.map((s) => `${x.name}:${s}`)])];
+  const targets = [...model.links.map((l) => l.id), ...model.vxlan.map((x) => x.name), ...model.bridges.map((b) => b.name), ...model.vms.map((v) => v.name), ...model.containers.flatMap((x) => [x.name, ...x.services.map((s) => `${x.name}:${s}`)])];
   throw new TwinError(`unknown fault target "${target}"; targets: ${[...new Set(targets)].join(', ')}`);
 }

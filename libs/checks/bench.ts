@@ -1,0 +1,260 @@
+// `lab bench`: every drill repeated N times, outage and failed requests measured by the probe
+// loops, beside what theory predicts (VRRP master-down interval, STP timers, health checks).
+import type { LabModel } from '../model/types';
+import { userPathToRoot } from '../render/guide';
+import type { Driver } from './driver';
+import { get, pause, vipHolders, waitForTree, waitUntil } from './observe';
+import { outageOf, Probe, type Outage } from './probe';
+import { rolesOf, settle, type Roles } from './suite';
+
+export interface DrillResult {
+  id: string;
+  title: string;
+  runs: number;
+  outage_ms: { min: number; median: number; max: number };
+  failed_requests: { max: number };
+  predicted_ms: number;
+  /** How the prediction is made. */
+  theory: string;
+  /** The target this drill must meet, when there is one for the profile. */
+  target?: { outage_ms?: number; failed_requests?: number; within_percent?: number };
+  met?: boolean;
+  samples: Array<{ outage_ms: number; failed_requests: number }>;
+}
+
+export interface BenchReport {
+  profile: string;
+  lab: string;
+  drills: DrillResult[];
+}
+
+interface Drill {
+  id: string;
+  title: string;
+  theory: (r: Roles) => { ms: number; text: string };
+  run: (driver: Driver, r: Roles) => Outage;
+}
+
+/** Probes on the given users while `body` runs; the worst outage among them. */
+function measure(driver: Driver, r: Roles, users: string[], body: () => void): Outage {
+  const probes = users.map((u) => new Probe(driver, u, r.url));
+  let results: Outage[] = [];
+  try {
+    body();
+  } finally {
+    results = probes.map((p) => outageOf(p.stop()));
+  }
+  return results.reduce((worst, o) => (o.outageMs > worst.outageMs || (o.outageMs === worst.outageMs && o.failed > worst.failed) ? o : worst), { outageMs: 0, failed: 0, requests: 0 });
+}
+
+const stpWindow = (r: Roles) => (2 * r.model.stp.forwardDelay + 1) * 1000;
+
+/** The link a user's frames take from its switch towards the root (the first hop of the tree). */
+function activeLink(r: Roles, user: string): string {
+  const [first, second] = userPathToRoot(r.model, user);
+  const link = r.model.links.find((l) => l.ends.some((e) => e.bridge === first) && l.ends.some((e) => e.bridge === second));
+  if (!link) throw new Error(`${user} has no inter-switch link on its path`);
+  return link.id;
+}
+
+export const drills: Drill[] = [
+  {
+    id: 'balancer-loss',
+    title: 'the master balancer vanishes (NICs down, daemons killed)',
+    theory: (r) => ({ ms: r.backup.masterDownInterval * 1000, text: `VRRP master-down interval of ${r.backup.container}` }),
+    run: (driver, r) =>
+      measure(driver, r, r.users, () => {
+        // Healed by runBench after the probes stop: the takeback is not part of this outage.
+        driver.fault(r.master.container, 'down');
+        waitUntil(driver, `${r.backup.container} holding the VIP`, 15_000, () => vipHolders(driver, r.group).includes(r.backup.container));
+        waitUntil(driver, 'users served again', 10_000, () => r.users.every((u) => get(driver, u, r.url, 1).ok), 100);
+        pause(500);
+      }),
+  },
+  {
+    id: 'server-loss',
+    title: 'a server stops (Apache down)',
+    theory: () => ({ ms: 0, text: 'retries with redispatch hide a dead server' }),
+    run: (driver, r) => {
+      const victim = r.sameSide(r.masterC)[0];
+      return measure(driver, r, [r.users[0]], () => {
+        driver.fault(`${victim}:apache2`, 'down');
+        pause((r.check.fall + 1) * r.check.inter + 500);
+      });
+    },
+  },
+  {
+    id: 'active-link-loss',
+    title: 'a link the spanning tree uses fails',
+    theory: (r) => ({ ms: 2 * r.model.stp.forwardDelay * 1000, text: '2 × forward_delay (the alternate port listens, then learns)' }),
+    run: (driver, r) => {
+      const link = activeLink(r, r.users[0]);
+      return measure(driver, r, [r.users[0]], () => {
+        driver.fault(link, 'down');
+        waitForTree(driver, { downSegments: [link] });
+        waitUntil(driver, `${r.users[0]} served`, 10_000, () => get(driver, r.users[0], r.url, 1).ok, 100);
+      });
+    },
+  },
+  {
+    id: 'backup-link-loss',
+    title: 'a link the spanning tree does not use (the blocked one) fails',
+    theory: () => ({ ms: 0, text: 'no port changes state' }),
+    run: (driver, r) => {
+      const blocked = r.model.spanningTree.blocked[0];
+      const link = r.model.bridges.find((b) => b.name === blocked.bridge)!.ports.find((p) => p.ifname === blocked.ifname)!.segment;
+      return measure(driver, r, r.users, () => {
+        driver.fault(link, 'down');
+        pause(stpWindow(r));
+      });
+    },
+  },
+  {
+    id: 'switch-loss',
+    title: 'a switch that is not the root fails; users on other switches are measured',
+    theory: () => ({ ms: 0, text: 'the switch carries no root port of the others' }),
+    run: (driver, r) => {
+      const sw = r.model.vms.find((v) => v.kind === 'switch' && !r.model.spanningTree.domains.some((d) => d.root === v.name))!;
+      const others = r.users.filter((u) => !r.model.links.some((l) => l.ends.some((e) => e.vm === u) && l.ends.some((e) => e.vm === sw.name)));
+      return measure(driver, r, others, () => {
+        driver.fault(sw.name, 'down');
+        pause(stpWindow(r));
+      });
+    },
+  },
+  {
+    id: 'partition-heal',
+    title: "the master's bridge comes back after a partition (both balancers were master)",
+    theory: (r) => ({ ms: 2 * r.model.stp.forwardDelay * 1000, text: "2 × forward_delay (the returning ports' listening and learning)" }),
+    run: (driver, r) => {
+      driver.fault(r.masterBridge, 'down');
+      try {
+        waitUntil(driver, `${r.backup.container} holding the VIP`, 15_000, () => vipHolders(driver, r.group).includes(r.backup.container));
+        waitForTree(driver, { downBridges: [r.masterBridge] });
+        waitUntil(driver, 'users served by the backup', 10_000, () => r.users.every((u) => get(driver, u, r.url, 1).ok), 100);
+      } catch (error) {
+        driver.fault(r.masterBridge, 'up');
+        throw error;
+      }
+      return measure(driver, r, r.users, () => {
+        driver.fault(r.masterBridge, 'up');
+        settle(driver, r);
+        pause(1000);
+      });
+    },
+  },
+  {
+    id: 'vxlan-cut',
+    title: 'the VXLAN is cut (servers behind the tunnel unreachable)',
+    theory: (r) => ({ ms: r.check.fall * r.check.inter, text: 'fall × inter of the health checks' }),
+    run: (driver, r) => {
+      if (!r.segment) return { outageMs: 0, failed: 0, requests: 0 };
+      return measure(driver, r, [r.users[0]], () => {
+        driver.fault(r.segment!.name, 'down');
+        pause((r.check.fall + 1) * r.check.inter + 1000);
+      });
+    },
+  },
+];
+
+/** What each drill must meet (from the bench issue): absolute for fast, relative to theory for seed. */
+export function targetOf(profile: string, id: string, model: LabModel): DrillResult['target'] | undefined {
+  if (profile === 'seed') return { within_percent: 20 };
+  const fd = model.stp.forwardDelay * 1000;
+  const targets: Record<string, DrillResult['target']> = {
+    'balancer-loss': { outage_ms: 500 },
+    'server-loss': { failed_requests: 0 },
+    'backup-link-loss': { failed_requests: 0 },
+    'active-link-loss': { outage_ms: 2 * fd + 1000 },
+    'partition-heal': { outage_ms: 2 * fd },
+  };
+  return targets[id];
+}
+
+function met(result: DrillResult): boolean | undefined {
+  const t = result.target;
+  if (!t) return undefined;
+  if (t.outage_ms !== undefined && result.outage_ms.max > t.outage_ms) return false;
+  if (t.failed_requests !== undefined && result.failed_requests.max > t.failed_requests) return false;
+  if (t.within_percent !== undefined) {
+    const slack = Math.max(result.predicted_ms * (t.within_percent / 100), 250);
+    if (Math.abs(result.outage_ms.median - result.predicted_ms) > slack) return false;
+  }
+  return true;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : Math.round((s[s.length / 2 - 1] + s[s.length / 2]) / 2);
+};
+
+export function runBench(driver: Driver, options: { runs: number; only?: string[]; say?: (line: string) => void }): BenchReport {
+  const r = rolesOf(driver.model);
+  const say = options.say ?? (() => undefined);
+  const results: DrillResult[] = [];
+  settle(driver, r);
+  for (const drill of drills.filter((d) => !options.only || options.only.includes(d.id))) {
+    const samples: DrillResult['samples'] = [];
+    for (let i = 0; i < options.runs; i++) {
+      let outage: Outage;
+      try {
+        outage = drill.run(driver, r);
+      } finally {
+        healAll(driver, r);
+      }
+      samples.push({ outage_ms: outage.outageMs, failed_requests: outage.failed });
+      say(`${drill.id} run ${i + 1}/${options.runs}: outage ${outage.outageMs} ms, ${outage.failed} failed of ${outage.requests}`);
+    }
+    const theory = drill.theory(r);
+    const outages = samples.map((s) => s.outage_ms);
+    const result: DrillResult = {
+      id: drill.id,
+      title: drill.title,
+      runs: samples.length,
+      outage_ms: { min: Math.min(...outages), median: median(outages), max: Math.max(...outages) },
+      failed_requests: { max: Math.max(...samples.map((s) => s.failed_requests)) },
+      predicted_ms: Math.round(theory.ms),
+      theory: theory.text,
+      target: targetOf(driver.model.profile, drill.id, driver.model),
+      samples,
+    };
+    result.met = met(result);
+    results.push(result);
+  }
+  return { profile: driver.model.profile, lab: driver.model.name, drills: results };
+}
+
+/** Undoes every fault a drill may have left, then waits for the steady state. */
+function healAll(driver: Driver, r: Roles): void {
+  const targets = [
+    r.masterBridge,
+    r.master.container,
+    ...r.servers.map((s) => `${s}:apache2`),
+    ...r.model.links.map((l) => l.id),
+    ...r.model.vms.filter((v) => v.kind === 'switch').map((v) => v.name),
+    ...(r.segment ? [r.segment.name] : []),
+  ];
+  for (const t of targets) driver.fault(t, 'up');
+  settle(driver, r);
+}
+
+export function benchMarkdown(reports: BenchReport[]): string {
+  const ids = [...new Set(reports.flatMap((rep) => rep.drills.map((d) => d.id)))];
+  const fmt = (n: number) => (n >= 1000 ? `${(n / 1000).toFixed(2)} s` : `${n} ms`);
+  const lines = [
+    `| drill | ${reports.map((rep) => `${rep.profile}: predicted | ${rep.profile}: outage min / median / max | ${rep.profile}: failed (max) | ${rep.profile}: target`).join(' | ')} |`,
+    `|---|${reports.map(() => '---|---|---|---').join('|')}|`,
+  ];
+  for (const id of ids) {
+    const cells = reports.map((rep) => {
+      const d = rep.drills.find((x) => x.id === id);
+      if (!d) return ' | | | ';
+      const t = d.target;
+      const target = t ? `${t.outage_ms !== undefined ? `≤ ${fmt(t.outage_ms)}` : t.failed_requests !== undefined ? `${t.failed_requests} failed` : `±${t.within_percent}% of theory`} ${d.met ? '✔' : '✘'}` : '—';
+      return `${fmt(d.predicted_ms)} | ${fmt(d.outage_ms.min)} / ${fmt(d.outage_ms.median)} / ${fmt(d.outage_ms.max)} | ${d.failed_requests.max} | ${target}`;
+    });
+    lines.push(`| ${id} | ${cells.join(' | ')} |`);
+  }
+  lines.push('', `Runs per drill: ${reports.map((rep) => `${rep.profile} ${rep.drills[0]?.runs ?? 0}`).join(', ')}. Outage: first failed probe to first success after the last failure (a GET every 50 ms).`);
+  return lines.join('\n');
+}

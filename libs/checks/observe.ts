@@ -1,0 +1,85 @@
+// Observations of a running lab through a driver: STP states, who holds a VIP, what a user gets.
+import { spanningTree, type StpFaults } from '../model/spanning-tree';
+import type { LabModel, StpPortPrediction, VrrpGroupModel } from '../model/types';
+import type { Driver } from './driver';
+
+const stpStates = ['disabled', 'listening', 'learning', 'forwarding', 'blocking'];
+
+/** Sleeps without giving up the thread: the checks are sequential by nature. */
+export function pause(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+export function readStp(driver: Driver): Map<string, string> {
+  const states = new Map<string, string>();
+  const vms = new Set(driver.model.bridges.filter((b) => b.stp).map((b) => b.vm));
+  for (const vm of vms) {
+    const out = driver.exec(vm, 'for f in /sys/class/net/*/brif/*/state; do [ -e "$f" ] && echo "$f $(cat "$f")"; done; true').stdout;
+    for (const line of out.split('\n').filter(Boolean)) {
+      const [path, value] = line.split(' ');
+      const parts = path.split('/');
+      states.set(`${parts[4]}/${parts[6]}`, stpStates[Number(value)] ?? value);
+    }
+  }
+  return states;
+}
+
+export function predicted(model: LabModel, faults: StpFaults = {}): StpPortPrediction[] {
+  return spanningTree(model.bridges, faults).ports;
+}
+
+export function stpDiff(driver: Driver, expected: StpPortPrediction[]): string[] {
+  const actual = readStp(driver);
+  return expected
+    .filter((p) => {
+      const state = actual.get(`${p.bridge}/${p.ifname}`) ?? 'disabled';
+      return state !== p.state;
+    })
+    .map((p) => `${p.bridge}/${p.ifname} ${actual.get(`${p.bridge}/${p.ifname}`) ?? 'absent'} (predicted ${p.state})`);
+}
+
+/** Polls until `check` holds; returns the milliseconds it took, or throws with `what`. */
+export function waitUntil(driver: Driver, what: string, timeoutMs: number, check: () => boolean, stepMs = 50): number {
+  const start = driver.now();
+  for (;;) {
+    if (check()) return driver.now() - start;
+    if (driver.now() - start > timeoutMs) throw new Error(`timed out after ${(timeoutMs / 1000).toFixed(1)} s waiting for ${what}`);
+    pause(stepMs);
+  }
+}
+
+export function waitForTree(driver: Driver, faults: StpFaults, extraMs = 10_000): number {
+  const { stp } = driver.model;
+  const expected = predicted(driver.model, faults);
+  let last: string[] = [];
+  try {
+    return waitUntil(driver, 'the predicted spanning tree', (stp.maxAge + 2 * stp.forwardDelay) * 1000 + extraMs, () => (last = stpDiff(driver, expected)).length === 0, 250);
+  } catch (error) {
+    throw new Error(`${(error as Error).message}: ${last.join(', ')}`);
+  }
+}
+
+/** The members of a VRRP group that hold its VIP right now. */
+export function vipHolders(driver: Driver, group: VrrpGroupModel): string[] {
+  return group.members
+    .filter((m) => driver.exec(m.container, `ip -4 -o addr show dev ${m.ifname}`).stdout.includes(` ${group.vip}/`))
+    .map((m) => m.container);
+}
+
+export interface Answer {
+  ok: boolean;
+  server?: string;
+  client?: string;
+  balancer?: string;
+}
+
+export function get(driver: Driver, user: string, url: string, timeoutS = 2): Answer {
+  const r = driver.exec(user, `curl -sf -m ${timeoutS} ${url}`);
+  if (r.status !== 0) return { ok: false };
+  const field = (name: string) => new RegExp(`${name}=(\\S+)`).exec(r.stdout)?.[1];
+  return { ok: true, server: field('server'), client: field('remote_addr'), balancer: field('balancer') };
+}
+
+export function serversSeen(driver: Driver, user: string, url: string, requests: number): Answer[] {
+  return Array.from({ length: requests }, () => get(driver, user, url));
+}

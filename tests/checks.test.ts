@@ -1,0 +1,66 @@
+// Pieces of the check suite that need no running lab: outage arithmetic, the Vagrant driver's
+// command lines, the bench's targets and report.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { benchMarkdown, targetOf } from '../libs/checks/bench';
+import { vagrantDriver, type ExecResult } from '../libs/checks/driver';
+import { outageOf, parseProbeLog } from '../libs/checks/probe';
+import { rolesOf } from '../libs/checks/suite';
+import { practica6 } from './helpers';
+
+test('outage: from the first failure to the first success after the last failure', () => {
+  const samples = parseProbeLog(['1000 ok', '1050 ok', '1100 fail', '1150 fail', '1200 ok', '1250 fail', '1300 ok', 'garbage', '1350 ok'].join('\n'));
+  assert.is(samples.length, 8);
+  assert.equal(outageOf(samples), { outageMs: 200, failed: 3, requests: 8 });
+  assert.equal(outageOf(parseProbeLog('1 ok\n2 ok\n')), { outageMs: 0, failed: 0, requests: 2 });
+  // Never back within the probe: counted up to the last failure.
+  assert.equal(outageOf(parseProbeLog('100 ok\n150 fail\n900 fail\n')), { outageMs: 750, failed: 2, requests: 3 });
+});
+
+test('roles: practica6 master, backup, the master bridge and each side of the VXLAN', () => {
+  const r = rolesOf(practica6());
+  assert.equal([r.master.container, r.backup.container, r.masterBridge, r.url], ['bal1', 'bal2', 'vswout1', 'http://172.16.1.254:8000/']);
+  assert.equal(r.sameSide(r.masterC), ['serv1', 'serv2']);
+  assert.equal(r.sameSide(r.backupC), ['serv3']);
+});
+
+test('the Vagrant driver: vagrant ssh for VMs, lxc exec inside the hypervisor for containers, guide commands for faults', () => {
+  const calls: string[][] = [];
+  const runner = (argv: string[]): ExecResult => {
+    calls.push(argv);
+    return { status: 0, stdout: '', stderr: '' };
+  };
+  const d = vagrantDriver(practica6(), '/lab', runner);
+  d.exec('usuario', "curl -s 'http://172.16.1.254:8000/'");
+  d.exec('bal1', 'ip -4 -o addr show dev eth0');
+  d.fault('vswout1', 'down');
+  d.fault('swout1:vswout1', 'up');
+  d.fault('bal1:haproxy', 'down');
+  d.fault('vxin', 'down');
+  d.fault('serv3', 'down');
+  assert.equal(calls, [
+    ['vagrant', 'ssh', 'usuario', '-c', `sudo sh -c 'curl -s '\\''http://172.16.1.254:8000/'\\'''`],
+    ['vagrant', 'ssh', 'vm1', '-c', "sudo lxc exec bal1 -- sh -c 'ip -4 -o addr show dev eth0'"],
+    ['vagrant', 'ssh', 'vm1', '-c', "sudo sh -c 'ip link set dev vswout1 down'"],
+    ['vagrant', 'ssh', 'swout1', '-c', "sudo sh -c 'ip link set dev to-vswout1 up'"],
+    ['vagrant', 'ssh', 'vm1', '-c', "sudo lxc exec bal1 -- sh -c 'rc-service haproxy stop'"],
+    ['vagrant', 'ssh', 'vm1', '-c', "sudo sh -c 'ip link set dev vxin down'"],
+    ['vagrant', 'ssh', 'vm2', '-c', "sudo sh -c 'ip link set dev vxin down'"],
+    ['vagrant', 'ssh', 'vm2', '-c', 'sudo lxc stop --force serv3'],
+  ]);
+  assert.throws(() => d.exec('nobody', 'true'), /unknown node nobody/);
+});
+
+test('bench targets: absolute for fast, within 20% of theory for seed; the report puts profiles side by side', () => {
+  const fast = practica6('fast');
+  assert.equal(targetOf('fast', 'balancer-loss', fast), { outage_ms: 500 });
+  assert.equal(targetOf('fast', 'active-link-loss', fast), { outage_ms: 5000 });
+  assert.equal(targetOf('seed', 'vxlan-cut', practica6()), { within_percent: 20 });
+  const report = benchMarkdown([
+    { profile: 'seed', lab: 'x', drills: [{ id: 'server-loss', title: '', runs: 2, outage_ms: { min: 0, median: 0, max: 0 }, failed_requests: { max: 0 }, predicted_ms: 0, theory: '', target: { within_percent: 20 }, met: true, samples: [] }] },
+    { profile: 'fast', lab: 'y', drills: [{ id: 'server-loss', title: '', runs: 2, outage_ms: { min: 0, median: 0, max: 120 }, failed_requests: { max: 1 }, predicted_ms: 0, theory: '', target: { failed_requests: 0 }, met: false, samples: [] }] },
+  ]);
+  assert.match(report, '| server-loss | 0 ms | 0 ms / 0 ms / 0 ms | 0 | ±20% of theory ✔ | 0 ms | 0 ms / 0 ms / 120 ms | 1 | 0 failed ✘ |');
+});
+
+test.run();
