@@ -31,6 +31,8 @@ test('the guide has both diagrams, every checkpoint and exact commands', () => {
   }
   assert.match(guide, 'vagrant ssh swout1 -c "sudo bridge link show master swout1"');
   assert.match(guide, 'vagrant ssh vm1 -c "sudo ip link set dev vswout1 down"');
+  assert.match(guide, "Users see the master's own MAC");
+  assert.match(renderLab(practica6('fast'))['README.md'], 'Users see 00:00:5e:00:01:0c for 172.16.1.254 whoever is master');
   assert.match(guide, "for i in 1 2 3 4; do curl -s http://172.16.1.254:8000/ | grep -o 'servidor [a-z0-9-]*'; done");
   assert.match(guide, 'answers alternate between serv1 and serv2 (roundrobin)');
   assert.match(guide, 'every answer comes from serv3');

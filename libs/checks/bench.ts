@@ -44,7 +44,11 @@ function measure(driver: Driver, r: Roles, users: string[], body: () => void): O
   } finally {
     results = probes.map((p) => outageOf(p.stop()));
   }
-  return results.reduce((worst, o) => (o.outageMs > worst.outageMs || (o.outageMs === worst.outageMs && o.failed > worst.failed) ? o : worst), { outageMs: 0, failed: 0, requests: 0 });
+  for (const [i, o] of results.entries()) {
+    // A probe that made no request measured nothing: that is a broken measurement, not 0 ms.
+    if (o.requests === 0) throw new Error(`the probe on ${users[i]} recorded no request`);
+  }
+  return results.reduce((worst, o) => (o.outageMs > worst.outageMs || (o.outageMs === worst.outageMs && o.failed > worst.failed) ? o : worst));
 }
 
 const stpWindow = (r: Roles) => (2 * r.model.stp.forwardDelay + 1) * 1000;

@@ -62,7 +62,8 @@ export function waitForTree(driver: Driver, faults: StpFaults, extraMs = 10_000)
 /** The members of a VRRP group that hold its VIP right now. */
 export function vipHolders(driver: Driver, group: VrrpGroupModel): string[] {
   return group.members
-    .filter((m) => driver.exec(m.container, `ip -4 -o addr show dev ${m.ifname}`).stdout.includes(` ${group.vip}/`))
+    // On the VRRP NIC itself, or on keepalived's virtual-MAC interface on top of it.
+    .filter((m) => driver.exec(m.container, 'ip -4 -o addr show').stdout.includes(` ${group.vip}/`))
     .map((m) => m.container);
 }
 

@@ -53,7 +53,8 @@ export class Probe {
     options: ProbeOptions = {},
   ) {
     const interval = (options.intervalMs ?? 50) / 1000;
-    const timeout = options.timeoutS ?? 0.5;
+    // Short: a request lost to a dead balancer must not hide the moment the service returns.
+    const timeout = options.timeoutS ?? 0.2;
     const max = options.maxRequests ?? 3000;
     this.file = `/tmp/lab-probe-${driver.model.name}-${user}-${process.pid}-${++counter}`;
     const f = this.file;

@@ -223,7 +223,7 @@ export const checks: Check[] = [
       f.figures.predicted_ms = 2 * stp.forwardDelay * 1000;
       f.note(`${r.masterBridge} up: ${r.master.container} master again after ${seconds(ms)} (2 × forward delay = ${2 * stp.forwardDelay} s)`);
       waitForTree(driver, {});
-      const masterMac = r.masterC.nics.find((n) => n.ifname === r.master.ifname)!.mac;
+      const masterMac = r.group.vipMac ?? r.masterC.nics.find((n) => n.ifname === r.master.ifname)!.mac;
       for (const user of r.users) {
         let answer = get(driver, user, r.url, 1);
         try {

@@ -493,7 +493,22 @@ export function resolveLab(spec: LabSpec, options: ResolveOptions = {}): LabMode
     });
     if (members.length === 0) return;
     const master = [...members].sort((x, y) => y.priority - x.priority)[0].container;
-    vrrp.push({ name: g.name, vrid: g.vrid, vip: g.vip, prefix: subnet.prefix, subnet: subnet.name, version, advertInt, preempt: g.preempt ?? true, preemptDelay: g.preemptDelay ?? 0, members, master });
+    const virtualMac = g.virtualMac ?? profile.vrrp.virtualMac;
+    vrrp.push({
+      name: g.name,
+      vrid: g.vrid,
+      vip: g.vip,
+      prefix: subnet.prefix,
+      subnet: subnet.name,
+      version,
+      advertInt,
+      preempt: g.preempt ?? true,
+      preemptDelay: g.preemptDelay ?? 0,
+      virtualMac,
+      vipMac: virtualMac ? `00:00:5e:00:01:${hex2(g.vrid)}` : null,
+      members,
+      master,
+    });
   });
 
   // haproxy.

@@ -133,6 +133,10 @@ export interface VrrpGroupModel {
   advertInt: number;
   preempt: boolean;
   preemptDelay: number;
+  /** keepalived use_vmac: the VIP answers with the VRRP virtual MAC, whoever is master. */
+  virtualMac: boolean;
+  /** The MAC users learn for the VIP: the virtual MAC, or null when it is the master's own. */
+  vipMac: string | null;
   members: VrrpMemberModel[];
   master: string;
 }

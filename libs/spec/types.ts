@@ -73,6 +73,7 @@ export interface LabSpec {
     advertInt?: number;
     preempt?: boolean;
     preemptDelay?: number;
+    virtualMac?: boolean;
     members: Array<{ container: string; priority: number }>;
   }>;
   haproxy?: {

@@ -94,8 +94,9 @@ export function startDaemon(lab: TwinLab, container: string, service: Service): 
   }
 }
 
-export function stopDaemon(lab: TwinLab, container: string, service: Service): void {
-  shOn(lab, container, `pkill -x ${service} || true`);
+/** Stops a daemon and waits (5 s at most, then SIGKILL) until it is gone, so a restart cannot race it. */
+export function stopDaemon(lab: TwinLab, container: string, service: Service, signal: 'TERM' | 'KILL' = 'TERM'): void {
+  shOn(lab, container, `pkill -${signal} -x ${service}; i=0; while pidof ${service} >/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done; pkill -KILL -x ${service}; true`);
 }
 
 export function daemonRunning(lab: TwinLab, container: string, service: Service): boolean {
@@ -386,7 +387,7 @@ export function status(lab: TwinLab): StatusReport {
   );
   const vrrp = model.vrrp.flatMap((g) =>
     g.members.map((m) => {
-      const holds = upNodes.has(m.container) && shOn(lab, m.container, `ip -4 -o addr show dev ${m.ifname}`).stdout.includes(` ${g.vip}/`);
+      const holds = upNodes.has(m.container) && shOn(lab, m.container, 'ip -4 -o addr show').stdout.includes(` ${g.vip}/`);
       const alive = daemons.some((d) => d.container === m.container && d.service === 'keepalived' && d.running);
       return { group: g.name, container: m.container, priority: m.priority, state: (alive ? (holds ? 'MASTER' : 'BACKUP') : 'DOWN') as 'MASTER' | 'BACKUP' | 'DOWN' };
     }),
@@ -443,7 +444,7 @@ export function fault(lab: TwinLab, target: string, action: FaultAction): string
   if (c) {
     // Down like a crash: off the network first, so no daemon can say goodbye (no VRRP priority 0).
     for (const nic of c.nics) must(onNode(lab, c.name, ['ip', 'link', 'set', 'dev', nic.ifname, action]));
-    if (action === 'down') for (const s of c.services) stopDaemon(lab, c.name, s);
+    if (action === 'down') for (const s of c.services) stopDaemon(lab, c.name, s, 'KILL');
     if (action === 'up') for (const s of c.services) if (!daemonRunning(lab, c.name, s)) startDaemon(lab, c.name, s);
     return `container ${target} ${action}`;
   }

@@ -1,0 +1,76 @@
+// `lab check` on the twin of the default lab (practica6, seed profile): every checkpoint of the
+// handout, the security property and the fault drills, each reported as its own test.
+import { spawnSync } from 'child_process';
+import { chmodSync, mkdtempSync, rmSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { twinDriver } from '../libs/checks/driver';
+import { checks, runChecks, type CheckReport } from '../libs/checks/suite';
+import { resolveLab } from '../libs/model/resolve';
+import { renderLab } from '../libs/render';
+import { writeLab } from '../libs/render/write';
+import { down, labNamespaces, loadTwinLab, up } from '../libs/twin/twin';
+import { practica6Spec, root } from './helpers';
+
+const name = 'checktest';
+const base = mkdtempSync(join(tmpdir(), 'lab-check-'));
+chmodSync(base, 0o755);
+const dir = join(base, name);
+writeLab(renderLab(resolveLab(practica6Spec(), { name, source: 'practica6' })), dir);
+const lab = loadTwinLab(dir);
+const cleanup = () => {
+  if (labNamespaces(name).length > 0) down(name, () => undefined);
+};
+process.on('exit', cleanup);
+
+let report: CheckReport;
+const t = suite('lab check on the twin of practica6 (seed)');
+
+t.before(async () => {
+  cleanup();
+  await up(lab, () => undefined);
+  const started = Date.now();
+  report = runChecks(twinDriver(lab), { say: (line) => console.log(`  ${line}`) });
+  console.log(`  lab check: ${report.checks.filter((c) => c.pass).length} of ${report.checks.length} passed in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+});
+
+t.after(() => {
+  cleanup();
+  rmSync(base, { recursive: true, force: true });
+});
+
+t('the report follows the JSON contract', () => {
+  assert.type(report.ok, 'boolean');
+  assert.equal(report.checks.map((c) => c.id), checks.map((c) => c.id));
+  for (const c of report.checks) {
+    assert.match(c.id, /^(cp[1-4]|sec|drill)\./);
+    assert.type(c.title, 'string');
+    assert.type(c.pass, 'boolean');
+    assert.type(c.detail, 'string');
+  }
+});
+
+for (const check of checks) {
+  t(`${check.id}: ${check.title}`, () => {
+    const result = report.checks.find((c) => c.id === check.id)!;
+    assert.ok(result.pass, result.detail);
+  });
+}
+
+t('failover time was measured and compared with the VRRP formula', () => {
+  const failover = report.checks.find((c) => c.id === 'cp2.failover')!;
+  assert.ok(failover.figures!.failover_ms > 0);
+  assert.is(failover.figures!.predicted_ms, 3609);
+});
+
+t('the CLI prints the same report as JSON and exits 0 on a running lab', () => {
+  const cli = spawnSync(process.execPath, ['-r', './tools/register.js', 'tools/cli.ts', 'check', '--lab', dir, '--only', 'cp4', '--json'], { cwd: root, encoding: 'utf8' });
+  assert.is(cli.status, 0, cli.stderr);
+  const json = JSON.parse(cli.stdout);
+  assert.is(json.ok, true);
+  assert.equal(json.checks.map((c: { id: string }) => c.id), ['cp4.internal', 'cp4.rotation', 'cp4.large']);
+});
+
+t.run();
