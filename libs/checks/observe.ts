@@ -10,7 +10,8 @@ export function pause(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
-export function readStp(driver: Driver): Map<string, string> {
+/** Port states as the kernel reports them (/sys), keyed `bridge/port`, on every VM with an STP bridge. */
+export function readStp(driver: Pick<Driver, 'model' | 'exec'>): Map<string, string> {
   const states = new Map<string, string>();
   const vms = new Set(driver.model.bridges.filter((b) => b.stp).map((b) => b.vm));
   for (const vm of vms) {

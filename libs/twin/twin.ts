@@ -7,6 +7,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, 
 import { join, resolve } from 'path';
 import type { ContainerModel, LabModel, Service, StpPortPrediction, VmModel } from '../model/types';
 import { containerFiles } from '../render';
+import { readStp } from '../checks/observe';
 import { must, run, sleep, TwinError } from './system';
 
 export { TwinError };
@@ -105,21 +106,9 @@ export function daemonRunning(lab: TwinLab, container: string, service: Service)
 
 // --- STP -----------------------------------------------------------------------------------
 
-const stpStates = ['disabled', 'listening', 'learning', 'forwarding', 'blocking'];
-
 /** Port states as the kernel reports them, keyed `bridge/port`. */
 export function readStpStates(lab: TwinLab): Map<string, string> {
-  const states = new Map<string, string>();
-  const vms = new Set(lab.model.bridges.filter((b) => b.stp).map((b) => b.vm));
-  for (const vm of vms) {
-    const out = shOn(lab, vm, 'for f in /sys/class/net/*/brif/*/state; do [ -e "$f" ] && echo "$f $(cat "$f")"; done; true').stdout;
-    for (const line of out.split('\n').filter(Boolean)) {
-      const [path, value] = line.split(' ');
-      const [, , , , bridge, , port] = path.split('/');
-      states.set(`${bridge}/${port}`, stpStates[Number(value)] ?? value);
-    }
-  }
-  return states;
+  return readStp({ model: lab.model, exec: (node, command) => shOn(lab, node, command) });
 }
 
 export function stpMismatches(lab: TwinLab, predicted: StpPortPrediction[] = lab.model.spanningTree.ports): Array<StpPortPrediction & { actual: string }> {
