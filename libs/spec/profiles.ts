@@ -19,7 +19,9 @@ export const profiles: Record<ProfileName, Profile> = {
     vrrp: { version: 2, advertInt: 1, virtualMac: false },
     // haproxy's defaults: inter 2 s, fall 3, rise 2.
     check: { inter: 2000, fastinter: 2000, downinter: 2000, fall: 3, rise: 2 },
-    timeouts: { connect: 5000, client: 30000, server: 30000 },
+    // With `timeout check` set, a failing health check gives up after min(timeout connect,
+    // inter) = 1 s instead of inter; on a LAN a 1 s connect timeout is generous.
+    timeouts: { connect: 1000, client: 30000, server: 30000 },
     retries: 3,
   },
   fast: {
