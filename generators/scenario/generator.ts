@@ -47,8 +47,11 @@ export async function scenarioGenerator(tree: Tree, options: ScenarioGeneratorSc
   return () => {
     logger.info(`${model.name}: ${Object.keys(files).length} files in ${dir}/ (profile ${model.profile}; STP root ${root})`);
     if (plan.conflicts.length > 0) {
-      logger.error(`${plan.conflicts.length} file(s) have conflict markers to resolve: ${plan.conflicts.join(', ')}`);
-      process.exitCode = 1;
+      // Nx exits 0 unless something throws; the files are written by now, markers included.
+      const message = `${plan.conflicts.length} file(s) have conflict markers to resolve: ${plan.conflicts.join(', ')}`;
+      const error = new Error(message);
+      error.stack = message;
+      throw error;
     }
   };
 }
