@@ -9,6 +9,15 @@ export function isExecutable(text: string): boolean {
   return text.startsWith('#!');
 }
 
+function writeFiles(files: FileMap, dir: string): void {
+  for (const [path, text] of Object.entries(files)) {
+    const target = join(dir, path);
+    mkdirSync(dirname(target), { recursive: true });
+    writeFileSync(target, text);
+    if (isExecutable(text)) chmodSync(target, 0o755);
+  }
+}
+
 /**
  * Writes every file into a fresh sibling folder, then swaps it in place of `dir`, so a failure
  * never leaves a half-written lab behind.
@@ -17,12 +26,7 @@ export function writeLab(files: FileMap, dir: string): void {
   const staging = `${dir}.tmp-${process.pid}`;
   rmSync(staging, { recursive: true, force: true });
   try {
-    for (const [path, text] of Object.entries(files)) {
-      const target = join(staging, path);
-      mkdirSync(dirname(target), { recursive: true });
-      writeFileSync(target, text);
-      if (isExecutable(text)) chmodSync(target, 0o755);
-    }
+    writeFiles(files, staging);
     const previous = `${dir}.old-${process.pid}`;
     if (existsSync(dir)) renameSync(dir, previous);
     mkdirSync(dirname(dir), { recursive: true });
@@ -52,12 +56,7 @@ export function regenerateLab(files: FileMap, dir: string, options: { force?: bo
     writeLab(write, dir);
     return plan;
   }
-  for (const [path, text] of Object.entries(write)) {
-    const target = join(dir, path);
-    mkdirSync(dirname(target), { recursive: true });
-    writeFileSync(target, text);
-    if (isExecutable(text)) chmodSync(target, 0o755);
-  }
+  writeFiles(write, dir);
   for (const path of remove) rmSync(join(dir, path), { force: true });
   return plan;
 }
