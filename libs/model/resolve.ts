@@ -4,7 +4,7 @@ import boxes from '../../vagrant/boxes.json';
 import { pointer, SpecError, type Problem } from '../spec/problems';
 import { profiles, type ProfileName } from '../spec/profiles';
 import type { HealthCheckSpec, LabSpec, LinkEndObject } from '../spec/types';
-import { isHostIn, parseCidr, parseIpv4, type Cidr } from './ipv4';
+import { isHostIn, networkOf, parseCidr, parseIpv4, type Cidr } from './ipv4';
 import { spanningTree } from './spanning-tree';
 import type {
   BridgeModel,
@@ -94,18 +94,18 @@ export function resolveLab(spec: LabSpec, options: ResolveOptions = {}): LabMode
     if (subnets.has(s.name)) {
       problems.add(`${at}/name`, s.name, 'duplicate subnet name', 'give every subnet its own name');
     }
-    if (cidr.network !== (cidr.network & (0xffffffff << (32 - cidr.prefix))) >>> 0) {
+    // Continue with the masked network so one typo does not flag every address of the subnet.
+    const network = networkOf(cidr.network, cidr.prefix);
+    if (cidr.network !== network) {
       problems.add(`${at}/cidr`, s.cidr, 'host bits are set in the network address', 'write the network address, e.g. 10.0.0.0/24');
     }
+    cidr.network = network;
     for (const other of subnets.values()) {
       const prefix = Math.min(other.prefix, cidr.prefix);
-      const mask = (0xffffffff << (32 - prefix)) >>> 0;
-      if (((other.network & mask) >>> 0) === ((cidr.network & mask) >>> 0)) {
+      if (networkOf(other.network, prefix) === networkOf(cidr.network, prefix)) {
         problems.add(`${at}/cidr`, s.cidr, `overlaps subnet ${other.name} (${other.cidr})`, 'subnets must not overlap');
       }
     }
-    // Continue with the masked network so one typo does not flag every address of the subnet.
-    cidr.network = (cidr.network & (0xffffffff << (32 - cidr.prefix))) >>> 0;
     subnets.set(s.name, { ...cidr, name: s.name, cidr: s.cidr, mtu: s.mtu ?? 1500 });
   });
   const knownSubnet = (name: string, at: string): boolean => {
