@@ -1,6 +1,7 @@
 // What the check suite needs from a running lab: run a shell command on a node, inject a fault,
 // tell the time. Two drivers: the twin (namespaces on this machine) and Vagrant (VirtualBox).
 import { spawnSync } from 'child_process';
+import { faultTarget } from '../model/fault-target';
 import type { LabModel } from '../model/types';
 import { fault as twinFault, shOn, type FaultAction, type TwinLab } from '../twin/twin';
 
@@ -59,26 +60,26 @@ export function vagrantDriver(model: LabModel, dir: string, runner: Runner = spa
     if (r.status !== 0) throw new Error(`${node}: ${command}: ${r.stderr || r.stdout}`);
   };
   const fault = (target: string, action: FaultAction) => {
-    const link = model.links.find((l) => l.id === target);
-    if (link) return must(link.ends[0].vm, `ip link set dev ${link.ends[0].ifname} ${action}`);
-    const segment = model.vxlan.find((s) => s.name === target);
-    if (segment) {
-      for (const m of segment.members) must(m.vm, `ip link set dev ${segment.name} ${action}`);
-      return;
+    const t = faultTarget(model, target);
+    if (!t) throw new Error(`unknown fault target ${target}`);
+    switch (t.kind) {
+      case 'link':
+        return must(t.link.ends[0].vm, `ip link set dev ${t.link.ends[0].ifname} ${action}`);
+      case 'vxlan':
+        for (const m of t.segment.members) must(m.vm, `ip link set dev ${t.segment.name} ${action}`);
+        return;
+      case 'daemon':
+        return must(t.container.name, `rc-service ${t.service} ${action === 'down' ? 'stop' : 'start'}`);
+      case 'container': {
+        const r = runner(['vagrant', 'ssh', t.container.host, '-c', `sudo lxc ${action === 'down' ? 'stop --force' : 'start'} ${t.container.name}`], dir);
+        if (r.status !== 0) throw new Error(r.stderr);
+        return;
+      }
+      case 'bridge':
+        return must(t.bridge.vm, `ip link set dev ${t.bridge.name} ${action}`);
+      case 'vm':
+        return must(t.vm.name, [...t.vm.nics.map((n) => n.ifname), ...t.vm.bridges].map((i) => `ip link set dev ${i} ${action}`).join('; '));
     }
-    const [name, service] = target.split(':');
-    const container = model.containers.find((c) => c.name === name);
-    if (container && service) return must(container.name, `rc-service ${service} ${action === 'down' ? 'stop' : 'start'}`);
-    if (container) {
-      const r = runner(['vagrant', 'ssh', container.host, '-c', `sudo lxc ${action === 'down' ? 'stop --force' : 'start'} ${container.name}`], dir);
-      if (r.status !== 0) throw new Error(r.stderr);
-      return;
-    }
-    const bridge = model.bridges.find((b) => b.name === target && model.vms.find((v) => v.name === b.vm)!.kind === 'hypervisor');
-    if (bridge) return must(bridge.vm, `ip link set dev ${bridge.name} ${action}`);
-    const vm = model.vms.find((v) => v.name === target);
-    if (vm) return must(vm.name, [...vm.nics.map((n) => n.ifname), ...vm.bridges].map((i) => `ip link set dev ${i} ${action}`).join('; '));
-    throw new Error(`unknown fault target ${target}`);
   };
   return { name: 'vagrant', model, exec, fault, now: () => Date.now() };
 }

@@ -8,6 +8,7 @@ import { join, resolve } from 'path';
 import type { ContainerModel, LabModel, Service, StpPortPrediction, VmModel } from '../model/types';
 import { containerFiles } from '../render';
 import { readStp } from '../checks/observe';
+import { faultTarget, faultTargetNames } from '../model/fault-target';
 import { must, run, sleep, TwinError } from './system';
 
 export { TwinError };
@@ -397,46 +398,42 @@ export type FaultAction = 'down' | 'up';
 export function fault(lab: TwinLab, target: string, action: FaultAction): string {
   const { model } = lab;
   const name = model.name;
-  const link = model.links.find((l) => l.id === target);
-  if (link) {
-    // Cutting one end of a veth takes the carrier from the other: like pulling the cable.
-    const end = link.ends[0];
-    must(inVm(name, end.vm, ['ip', 'link', 'set', 'dev', end.ifname, action]));
-    return `link ${target} ${action} (${end.vm} ${end.ifname})`;
+  const t = faultTarget(model, target);
+  if (!t) throw new TwinError(`unknown fault target "${target}"; targets: ${faultTargetNames(model).join(', ')}`);
+  switch (t.kind) {
+    case 'link': {
+      // Cutting one end of a veth takes the carrier from the other: like pulling the cable.
+      const end = t.link.ends[0];
+      must(inVm(name, end.vm, ['ip', 'link', 'set', 'dev', end.ifname, action]));
+      return `link ${target} ${action} (${end.vm} ${end.ifname})`;
+    }
+    case 'daemon': {
+      const { container: c } = t;
+      const service = t.service as Service;
+      if (!c.services.includes(service)) throw new TwinError(`${c.name} runs ${c.services.join(', ') || 'no daemon'}, not ${t.service}`);
+      if (action === 'down') stopDaemon(lab, c.name, service);
+      else if (!daemonRunning(lab, c.name, service)) startDaemon(lab, c.name, service);
+      return `${target} ${action}`;
+    }
+    case 'vxlan':
+      // The tunnel device on every member host: no VXLAN traffic in either direction.
+      for (const m of t.segment.members) must(inVm(name, m.vm, ['ip', 'link', 'set', 'dev', t.segment.name, action]));
+      return `VXLAN ${target} ${action} (on ${t.segment.members.map((m) => m.vm).join(', ')})`;
+    case 'bridge':
+      must(inVm(name, t.bridge.vm, ['ip', 'link', 'set', 'dev', t.bridge.name, action]));
+      return `bridge ${target} ${action} (on ${t.bridge.vm})`;
+    case 'vm':
+      // A VM that goes down takes its links and bridges with it; up brings them back as configured.
+      for (const nic of t.vm.nics) must(inVm(name, t.vm.name, ['ip', 'link', 'set', 'dev', nic.ifname, action]));
+      for (const b of t.vm.bridges) must(inVm(name, t.vm.name, ['ip', 'link', 'set', 'dev', b, action]));
+      return `${t.vm.kind} ${target} ${action}`;
+    case 'container': {
+      const c = t.container;
+      // Down like a crash: off the network first, so no daemon can say goodbye (no VRRP priority 0).
+      for (const nic of c.nics) must(onNode(lab, c.name, ['ip', 'link', 'set', 'dev', nic.ifname, action]));
+      if (action === 'down') for (const s of c.services) stopDaemon(lab, c.name, s, 'KILL');
+      if (action === 'up') for (const s of c.services) if (!daemonRunning(lab, c.name, s)) startDaemon(lab, c.name, s);
+      return `container ${target} ${action}`;
+    }
   }
-  const [container, service] = target.split(':');
-  const c = model.containers.find((x) => x.name === container);
-  if (c && service) {
-    if (!c.services.includes(service as Service)) throw new TwinError(`${container} runs ${c.services.join(', ') || 'no daemon'}, not ${service}`);
-    if (action === 'down') stopDaemon(lab, c.name, service as Service);
-    else if (!daemonRunning(lab, c.name, service as Service)) startDaemon(lab, c.name, service as Service);
-    return `${target} ${action}`;
-  }
-  const segment = model.vxlan.find((x) => x.name === target);
-  if (segment) {
-    // The tunnel device on every member host: no VXLAN traffic in either direction.
-    for (const m of segment.members) must(inVm(name, m.vm, ['ip', 'link', 'set', 'dev', segment.name, action]));
-    return `VXLAN ${target} ${action} (on ${segment.members.map((m) => m.vm).join(', ')})`;
-  }
-  const bridge = model.bridges.find((b) => b.name === target && model.vms.find((v) => v.name === b.vm)!.kind === 'hypervisor');
-  if (bridge) {
-    must(inVm(name, bridge.vm, ['ip', 'link', 'set', 'dev', bridge.name, action]));
-    return `bridge ${target} ${action} (on ${bridge.vm})`;
-  }
-  const vm = model.vms.find((v) => v.name === target);
-  if (vm) {
-    // A VM that goes down takes its links and bridges with it; up brings them back as configured.
-    for (const nic of vm.nics) must(inVm(name, vm.name, ['ip', 'link', 'set', 'dev', nic.ifname, action]));
-    for (const b of vm.bridges) must(inVm(name, vm.name, ['ip', 'link', 'set', 'dev', b, action]));
-    return `${vm.kind} ${target} ${action}`;
-  }
-  if (c) {
-    // Down like a crash: off the network first, so no daemon can say goodbye (no VRRP priority 0).
-    for (const nic of c.nics) must(onNode(lab, c.name, ['ip', 'link', 'set', 'dev', nic.ifname, action]));
-    if (action === 'down') for (const s of c.services) stopDaemon(lab, c.name, s, 'KILL');
-    if (action === 'up') for (const s of c.services) if (!daemonRunning(lab, c.name, s)) startDaemon(lab, c.name, s);
-    return `container ${target} ${action}`;
-  }
-  const targets = [...model.links.map((l) => l.id), ...model.vxlan.map((x) => x.name), ...model.bridges.map((b) => b.name), ...model.vms.map((v) => v.name), ...model.containers.flatMap((x) => [x.name, ...x.services.map((s) => `${x.name}:${s}`)])];
-  throw new TwinError(`unknown fault target "${target}"; targets: ${[...new Set(targets)].join(', ')}`);
 }
