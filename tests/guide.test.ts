@@ -2,7 +2,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { renderLab } from '../libs/render';
-import { userPathToRoot } from '../libs/render/guide';
+import { userPathToRoot } from '../libs/model/paths';
 import { fixtureModel, practica6 } from './helpers';
 
 const guide = renderLab(practica6())['README.md'];

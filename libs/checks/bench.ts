@@ -1,7 +1,7 @@
 // `lab bench`: every drill repeated N times, outage and failed requests measured by the probe
 // loops, beside what theory predicts (VRRP master-down interval, STP timers, health checks).
 import type { LabModel } from '../model/types';
-import { userPathToRoot } from '../render/guide';
+import { userPathToRoot } from '../model/paths';
 import type { Driver } from './driver';
 import { get, pause, vipHolders, waitForTree, waitUntil } from './observe';
 import { outageOf, Probe, type Outage } from './probe';

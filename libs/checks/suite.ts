@@ -3,7 +3,7 @@
 import { createHash } from 'crypto';
 import type { ContainerModel, LabModel, VrrpGroupModel, VrrpMemberModel, VxlanModel } from '../model/types';
 import { bigPage } from '../render';
-import { userPathToRoot } from '../render/guide';
+import { userPathToRoot } from '../model/paths';
 import { serviceUrl } from '../twin/twin';
 import type { Driver } from './driver';
 import { get, pause, serversSeen, stpDiff, vipHolders, waitForTree, waitUntil } from './observe';

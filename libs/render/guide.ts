@@ -1,6 +1,7 @@
 // The lab guide (out/<name>/README.md): addressing, diagrams, the predicted tree and why,
 // each checkpoint as commands with expected output, fault drills, the handout's questions.
 import type { LabModel, StpPortPrediction } from '../model/types';
+import { userPathToRoot } from '../model/paths';
 import { render } from './template';
 
 const id = (name: string) => name.replace(/[^A-Za-z0-9_]/g, '_');
@@ -67,22 +68,6 @@ function l3Diagram(model: LabModel): string {
   for (const [name, address, subnet] of members) lines.push(`  ${id(name)} ---|.${address.split('.')[3]}| ${id(`net_${subnet}`)}`);
   for (const g of model.vrrp) lines.push(`  ${id(`vip_${g.name}`)}[/"VIP ${g.vip}<br/>VRRP ${g.vrid}"/] -.- ${id(`net_${g.subnet}`)}`);
   return lines.join('\n');
-}
-
-/** The bridges a user's frames cross to reach the STP root, following root ports. */
-export function userPathToRoot(model: LabModel, user: string): string[] {
-  const nic = model.vms.find((v) => v.name === user)!.nics[0];
-  const link = model.links.find((l) => l.id === nic.link)!;
-  let bridge = link.ends.find((e) => e.vm !== user)!.bridge;
-  const path: string[] = [];
-  while (bridge && !path.includes(bridge)) {
-    path.push(bridge);
-    const rootPort = model.spanningTree.bridges.find((b) => b.bridge === bridge)?.rootPort;
-    const port = model.bridges.find((b) => b.name === bridge)!.ports.find((p) => p.ifname === rootPort);
-    const next = port && model.links.find((l) => l.id === port.segment)?.ends.find((e) => e.bridge !== bridge);
-    bridge = next ? next.bridge : null;
-  }
-  return path;
 }
 
 export function renderGuide(model: LabModel): string {
