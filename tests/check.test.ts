@@ -1,7 +1,7 @@
 // `lab check` on the twin of the default lab (practica6, seed profile): every checkpoint of the
 // handout, the security property and the fault drills, each reported as its own test.
 import { spawnSync } from 'child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { suite } from 'uvu';
@@ -11,7 +11,7 @@ import { checks, runChecks, type CheckReport } from '../libs/checks/suite';
 import { resolveLab } from '../libs/model/resolve';
 import { renderLab } from '../libs/render';
 import { writeLab } from '../libs/render/write';
-import { down, labNamespaces, loadTwinLab, up } from '../libs/twin/twin';
+import { down, labNamespaces, loadTwinLab, stateDir, up } from '../libs/twin/twin';
 import { practica6Spec, root } from './helpers';
 
 const name = 'checktest';
@@ -34,7 +34,19 @@ t.before(async () => {
   const started = Date.now();
   report = runChecks(twinDriver(lab), { say: (line) => console.log(`  ${line}`) });
   console.log(`  lab check: ${report.checks.filter((c) => c.pass).length} of ${report.checks.length} passed in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  if (!report.ok) printBalancerLogs();
 });
+
+/** A failed check comes with the end of the balancers' daemon logs, to tell why without a rerun. */
+function printBalancerLogs(): void {
+  const logs = join(stateDir(name), 'logs');
+  if (!existsSync(logs)) return;
+  for (const file of readdirSync(logs).filter((f) => /-(keepalived|haproxy)\.log$/.test(f)).sort()) {
+    // Without the gratuitous ARP refresh, which keepalived logs twice a second.
+    const lines = readFileSync(join(logs, file), 'utf8').trimEnd().split('\n').filter((l) => !/gratuitous ARP/i.test(l)).slice(-25);
+    console.log(`  --- ${file} (last ${lines.length} lines)\n${lines.map((l) => `    ${l}`).join('\n')}`);
+  }
+}
 
 t.after(() => {
   cleanup();

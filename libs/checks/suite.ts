@@ -73,14 +73,20 @@ export function rolesOf(model: LabModel): Roles {
   };
 }
 
-/** Waits for the lab's steady state: the predicted tree, the master holding the VIP, every server answering. */
+/**
+ * Waits for the lab's steady state: the predicted tree, the master alone holding the VIP, every
+ * user served through the master, and every server answering through it. Answers through another
+ * balancer do not count: after a fault its health checks may still hold servers down.
+ */
 export function settle(driver: Driver, r: Roles): void {
   waitForTree(driver, {});
-  waitUntil(driver, `${r.master.container} alone holding ${r.group.vip}`, 30_000, () => vipHolders(driver, r.group).join() === r.master.container, 100);
+  const master = r.master.container;
+  waitUntil(driver, `${master} alone holding ${r.group.vip}`, 30_000, () => vipHolders(driver, r.group).join() === master, 100);
+  for (const user of r.users) waitUntil(driver, `${user} served through ${master}`, 30_000, () => get(driver, user, r.url).balancer === master, 100);
   const seen = new Set<string>();
-  waitUntil(driver, `answers from ${r.servers.join(', ')}`, 60_000, () => {
+  waitUntil(driver, `answers from ${r.servers.join(', ')} through ${master}`, 60_000, () => {
     const a = get(driver, r.users[0], r.url);
-    if (a.server) seen.add(a.server);
+    if (a.server && a.balancer === master) seen.add(a.server);
     return r.servers.every((s) => seen.has(s));
   }, 100);
 }
@@ -308,7 +314,10 @@ export const checks: Check[] = [
       const answers = serversSeen(driver, r.users[0], r.url, r.servers.length * 2);
       const seen = [...new Set(answers.map((a) => a.server))].sort();
       f.expect(seen.join() === [...r.servers].sort().join(), `answers from ${seen.join(', ')}, expected ${r.servers.join(', ')}`);
-      f.note(answers.map((a) => a.server).join(' → '));
+      const others = answers.filter((a) => a.balancer !== r.master.container);
+      f.expect(others.length === 0, `${others.length} of ${answers.length} answers not through ${r.master.container}`);
+      // Who answered, and through which balancer when it was not the master.
+      f.note(answers.map((a) => (a.balancer === r.master.container ? a.server : `${a.server ?? 'no answer'}@${a.balancer ?? '?'}`)).join(' → '));
     },
   },
   {
