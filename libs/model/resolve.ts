@@ -535,16 +535,19 @@ export function resolveLab(spec: LabSpec, options: ResolveOptions = {}): LabMode
       knownBackend(f.defaultBackend, `${at}/defaultBackend`);
       (f.routes ?? []).forEach((r, j) => knownBackend(r.backend, `${at}/routes/${j}/backend`));
     });
-    const checkOf = (local?: HealthCheckSpec): HealthCheckModel => ({
-      ...profile.check,
-      path: null,
-      ...stripUndefined(h.check ?? {}),
-      ...stripUndefined(local ?? {}),
-    });
+    const timeouts = { ...profile.timeouts, ...stripUndefined(h.timeouts ?? {}) };
+    const checkOf = (local?: HealthCheckSpec): HealthCheckModel => {
+      const check = { ...profile.check, path: null, ...stripUndefined(h.check ?? {}), ...stripUndefined(local ?? {}) };
+      // A failing check gives up after min(timeout connect, inter) and the next one starts
+      // fastinter after that: with fastinter = inter minus that timeout, a dead server is still
+      // probed once per inter, and is down fall × inter after it died, on average.
+      const fastinter = check.fastinter ?? Math.max(100, check.inter - Math.min(timeouts.connect, check.inter));
+      return { inter: check.inter, fastinter, downinter: check.downinter, fall: check.fall, rise: check.rise, path: check.path };
+    };
     haproxy = {
       balancers: balancerModels.map((b) => b.name),
       retries: h.retries ?? profile.retries,
-      timeouts: { ...profile.timeouts, ...stripUndefined(h.timeouts ?? {}) },
+      timeouts,
       frontends: h.frontends.map((f) => ({ name: f.name, port: f.port, defaultBackend: f.defaultBackend, routes: f.routes ?? [] })),
       backends: h.backends.map((b, i) => ({
         name: b.name,

@@ -6,7 +6,8 @@ export type ProfileName = 'seed' | 'fast';
 export interface Profile {
   stp: { helloTime: number; forwardDelay: number; maxAge: number };
   vrrp: { version: 2 | 3; advertInt: number; virtualMac: boolean };
-  check: { inter: number; fastinter: number; downinter: number; fall: number; rise: number };
+  /** fastinter is not preset: it follows from inter and the connect timeout (see resolve.ts). */
+  check: { inter: number; downinter: number; fall: number; rise: number };
   timeouts: { connect: number; client: number; server: number };
   retries: number;
 }
@@ -18,9 +19,9 @@ export const profiles: Record<ProfileName, Profile> = {
     // The handout: VRRPv2, one advert per second, the balancers' own MACs for the VIP.
     vrrp: { version: 2, advertInt: 1, virtualMac: false },
     // haproxy's defaults: inter 2 s, fall 3, rise 2.
-    check: { inter: 2000, fastinter: 2000, downinter: 2000, fall: 3, rise: 2 },
+    check: { inter: 2000, downinter: 2000, fall: 3, rise: 2 },
     // With `timeout check` set, a failing health check gives up after min(timeout connect,
-    // inter) = 1 s instead of inter; on a LAN a 1 s connect timeout is generous.
+    // inter) = inter / 2; on a LAN a 1 s connect timeout is generous.
     timeouts: { connect: 1000, client: 30000, server: 30000 },
     retries: 3,
   },
@@ -30,8 +31,9 @@ export const profiles: Record<ProfileName, Profile> = {
     // VRRPv3 allows centisecond adverts: master-down = 3 × 0.05 s + skew ≈ 0.18 s. The virtual MAC keeps
     // users' ARP entries valid across failovers and partitions: no stale-ARP black hole.
     vrrp: { version: 3, advertInt: 0.05, virtualMac: true },
-    check: { inter: 500, fastinter: 200, downinter: 1000, fall: 2, rise: 2 },
-    timeouts: { connect: 1000, client: 30000, server: 30000 },
+    check: { inter: 500, downinter: 1000, fall: 2, rise: 2 },
+    // inter / 2 again: a check of a dead server gives up after 250 ms.
+    timeouts: { connect: 250, client: 30000, server: 30000 },
     retries: 3,
   },
 };
