@@ -2,7 +2,7 @@
 // Needs root and the Debian packages .ci/run installs. Everything it creates is prefixed with
 // the test lab's name and removed at the end, also when a test fails.
 import { spawn, spawnSync } from 'child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'fs';
+import { chmodSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { suite } from 'uvu';
@@ -129,6 +129,30 @@ t('fault bal1:haproxy down moves the VIP to bal2; up brings it back to bal1', as
     fault(lab, 'bal1:haproxy', 'up');
   }
   assert.is(await waitFor('bal1'), 'bal1');
+});
+
+t('a restarted daemon reads a hand-edited file, also one an editor saved as a new file', () => {
+  const page = join(dir, 'containers', 'serv1', 'index.php');
+  const original = readFileSync(page, 'utf8');
+  const served = () => shOn(lab, 'bal1', 'curl -sf -m 3 http://10.0.0.1/').stdout;
+  // Saved like many editors do: a new file renamed over the old one (a new inode).
+  writeFileSync(`${page}.new`, original.replace('server=', 'edited=yes server='));
+  renameSync(`${page}.new`, page);
+  try {
+    fault(lab, 'serv1:apache2', 'down');
+    fault(lab, 'serv1:apache2', 'up');
+    let text = '';
+    for (let i = 0; i < 50 && !(text = served()); i++) spawnSync('sleep', ['0.1']);
+    assert.match(text, 'edited=yes server=serv1');
+  } finally {
+    writeFileSync(`${page}.new`, original);
+    renameSync(`${page}.new`, page);
+    fault(lab, 'serv1:apache2', 'down');
+    fault(lab, 'serv1:apache2', 'up');
+  }
+  let text = '';
+  for (let i = 0; i < 50 && !(text = served()); i++) spawnSync('sleep', ['0.1']);
+  assert.not.match(text, 'edited=yes');
 });
 
 t('unknown fault targets are named, with the valid ones', () => {

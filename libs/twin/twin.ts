@@ -88,12 +88,24 @@ const daemonCommand: Record<Service, string> = {
  * starts it exits at once, so the daemon's parent is the container's init, which reaps it.
  */
 export function startDaemon(lab: TwinLab, container: string, service: Service): void {
+  const c = lab.model.containers.find((x) => x.name === container)!;
+  // Bound again first: an editor that saves by writing a new file leaves the old one behind
+  // the bind mount, and a restarted daemon must read what is in out/<lab>/containers/ now.
+  const rebind = 'while [ $# -gt 1 ]; do if [ -e "$1" ]; then umount -l "$2"; mount --bind "$1" "$2"; fi; shift 2; done';
+  must(inContainer(lab.model.name, container, ['sh', '-c', rebind, 'rebind', ...boundFiles(lab, c).flatMap(({ src, dst }) => [src, dst])]));
   const log = openSync(join(stateDir(lab.model.name), 'logs', `${container}-${service}.log`), 'a');
   try {
     must(inContainer(lab.model.name, container, ['sh', '-c', `setsid ${daemonCommand[service]} </dev/null &`]), { stdio: ['ignore', log, log] });
   } finally {
     closeSync(log);
   }
+}
+
+/** The generated files of a container, bind-mounted at their real paths inside it. */
+function boundFiles(lab: TwinLab, c: ContainerModel): Array<{ src: string; dst: string }> {
+  return containerFiles(c)
+    .filter(({ path }) => path !== '/etc/network/interfaces') // Alpine's ifupdown: the twin sets addresses itself.
+    .map(({ file, path }) => ({ src: join(lab.dir, 'containers', c.name, file), dst: path }));
 }
 
 /** Stops a daemon and waits (5 s at most, then SIGKILL) until it is gone, so a restart cannot race it. */
@@ -144,10 +156,9 @@ function startContainer(lab: TwinLab, c: ContainerModel): void {
   must(inVm(name, c.name, ['sysctl', '-qw', 'net.ipv4.ip_forward=0']));
   const steps: string[] = [];
   const dirs = new Set<string>();
-  for (const { file, path } of containerFiles(c)) {
-    if (path === '/etc/network/interfaces') continue; // Alpine's ifupdown: the twin sets addresses itself.
-    dirs.add(path.startsWith('/var/www/') ? '/var/www' : path.split('/').slice(0, 3).join('/'));
-    steps.push('bind', join(lab.dir, 'containers', c.name, file), path);
+  for (const { src, dst } of boundFiles(lab, c)) {
+    dirs.add(dst.startsWith('/var/www/') ? '/var/www' : dst.split('/').slice(0, 3).join('/'));
+    steps.push('bind', src, dst);
   }
   if (c.services.includes('apache2')) steps.push('bind', join(stateDir(name), 'apache2.conf'), '/etc/apache2/apache2.conf');
   const init = join(__dirname, 'container-init.sh');
