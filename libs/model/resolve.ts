@@ -538,9 +538,10 @@ export function resolveLab(spec: LabSpec, options: ResolveOptions = {}): LabMode
     const timeouts = { ...profile.timeouts, ...stripUndefined(h.timeouts ?? {}) };
     const checkOf = (local?: HealthCheckSpec): HealthCheckModel => {
       const check = { ...profile.check, path: null, ...stripUndefined(h.check ?? {}), ...stripUndefined(local ?? {}) };
-      // A failing check gives up after min(timeout connect, inter) and the next one starts
-      // fastinter after that: with fastinter = inter minus that timeout, a dead server is still
-      // probed once per inter, and is down fall × inter after it died, on average.
+      // A failing check gives up after T = min(timeout connect, inter) and the next one starts
+      // fastinter after that. With fastinter = inter - T a dead server is still probed once per
+      // inter and leaves the rotation T + (fall - 1) × inter to that plus inter after it died:
+      // fall × inter on average when T = inter / 2, as in both profiles.
       const fastinter = check.fastinter ?? Math.max(100, check.inter - Math.min(timeouts.connect, check.inter));
       return { inter: check.inter, fastinter, downinter: check.downinter, fall: check.fall, rise: check.rise, path: check.path };
     };
