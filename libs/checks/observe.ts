@@ -29,14 +29,15 @@ export function predicted(model: LabModel, faults: StpFaults = {}): StpPortPredi
   return spanningTree(model.bridges, faults).ports;
 }
 
-export function stpDiff(driver: Driver, expected: StpPortPrediction[]): string[] {
-  const actual = readStp(driver);
+/** The predicted ports whose actual state differs ('absent' when the kernel has no such port, which is right for a disabled one). */
+export function stpMismatchesOf(actual: Map<string, string>, expected: StpPortPrediction[]): Array<StpPortPrediction & { actual: string }> {
   return expected
-    .filter((p) => {
-      const state = actual.get(`${p.bridge}/${p.ifname}`) ?? 'disabled';
-      return state !== p.state;
-    })
-    .map((p) => `${p.bridge}/${p.ifname} ${actual.get(`${p.bridge}/${p.ifname}`) ?? 'absent'} (predicted ${p.state})`);
+    .map((p) => ({ ...p, actual: actual.get(`${p.bridge}/${p.ifname}`) ?? 'absent' }))
+    .filter((p) => p.actual !== p.state && !(p.state === 'disabled' && p.actual === 'absent'));
+}
+
+export function stpDiff(driver: Driver, expected: StpPortPrediction[]): string[] {
+  return stpMismatchesOf(readStp(driver), expected).map((p) => `${p.bridge}/${p.ifname} ${p.actual} (predicted ${p.state})`);
 }
 
 /** Polls until `check` holds; returns the milliseconds it took, or throws with `what`. */

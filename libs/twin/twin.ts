@@ -7,7 +7,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, 
 import { join, resolve } from 'path';
 import type { ContainerModel, LabModel, Service, StpPortPrediction, VmModel } from '../model/types';
 import { containerFiles } from '../render';
-import { readStp } from '../checks/observe';
+import { readStp, stpMismatchesOf } from '../checks/observe';
 import { faultTarget, faultTargetNames } from '../model/fault-target';
 import { must, run, sleep, TwinError } from './system';
 
@@ -125,10 +125,7 @@ export function readStpStates(lab: TwinLab): Map<string, string> {
 }
 
 export function stpMismatches(lab: TwinLab, predicted: StpPortPrediction[] = lab.model.spanningTree.ports): Array<StpPortPrediction & { actual: string }> {
-  const actual = readStpStates(lab);
-  return predicted
-    .map((p) => ({ ...p, actual: actual.get(`${p.bridge}/${p.ifname}`) ?? 'absent' }))
-    .filter((p) => p.actual !== p.state && !(p.state === 'disabled' && p.actual === 'absent'));
+  return stpMismatchesOf(readStpStates(lab), predicted);
 }
 
 // --- up ------------------------------------------------------------------------------------
