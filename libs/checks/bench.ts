@@ -5,7 +5,7 @@ import { userPathToRoot } from '../model/paths';
 import type { Driver } from './driver';
 import { get, pause, vipHolders, waitForTree, waitUntil } from './observe';
 import { outageOf, Probe, type Outage } from './probe';
-import { rolesOf, settle, type Roles } from './suite';
+import { rolesOf, settle, switchToLose, type Roles } from './suite';
 
 export interface DrillResult {
   id: string;
@@ -119,8 +119,7 @@ export const drills: Drill[] = [
     title: 'a switch that is not the root fails; users on other switches are measured',
     theory: () => ({ ms: 0, text: 'the switch carries no root port of the others' }),
     run: (driver, r) => {
-      const sw = r.model.vms.find((v) => v.kind === 'switch' && !r.model.spanningTree.domains.some((d) => d.root === v.name))!;
-      const others = r.users.filter((u) => !r.model.links.some((l) => l.ends.some((e) => e.vm === u) && l.ends.some((e) => e.vm === sw.name)));
+      const { sw, others } = switchToLose(r)!;
       return measure(driver, r, others, () => {
         driver.fault(sw.name, 'down');
         pause(stpWindow(r));

@@ -50,6 +50,16 @@ export function waitUntil(driver: Driver, what: string, timeoutMs: number, check
   }
 }
 
+/** waitUntil for checks that report instead of throwing: whether `check` came to hold in time. */
+export function holdsWithin(driver: Driver, timeoutMs: number, check: () => boolean, stepMs = 50): boolean {
+  try {
+    waitUntil(driver, 'a condition', timeoutMs, check, stepMs);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function waitForTree(driver: Driver, faults: StpFaults, extraMs = 10_000): number {
   const { stp } = driver.model;
   const expected = predicted(driver.model, faults);

@@ -1,12 +1,12 @@
 // The handout's checkpoints (cp1–cp4), the security property (sec) and fault drills (drill),
 // written once against the Driver interface so they grade the twin and a Vagrant lab alike.
 import { createHash } from 'crypto';
-import type { ContainerModel, LabModel, VrrpGroupModel, VrrpMemberModel, VxlanModel } from '../model/types';
+import type { ContainerModel, LabModel, VmModel, VrrpGroupModel, VrrpMemberModel, VxlanModel } from '../model/types';
 import { bigPage } from '../render';
 import { userPathToRoot } from '../model/paths';
-import { serviceUrl } from '../twin/twin';
+import { serviceBackend, serviceUrl } from '../twin/twin';
 import type { Driver } from './driver';
-import { get, pause, serversSeen, stpDiff, vipHolders, waitForTree, waitUntil } from './observe';
+import { get, holdsWithin, pause, serversSeen, stpDiff, vipHolders, waitForTree, waitUntil } from './observe';
 import { outageOf, Probe } from './probe';
 
 export interface CheckResult {
@@ -51,7 +51,7 @@ export function rolesOf(model: LabModel): Roles {
   const backup = [...group.members].filter((m) => m !== master).sort((a, b) => b.priority - a.priority)[0];
   const containerOf = (name: string) => model.containers.find((c) => c.name === name)!;
   const masterC = containerOf(master.container);
-  const backend = model.haproxy!.backends.find((b) => b.name === model.haproxy!.frontends[0].defaultBackend)!;
+  const backend = serviceBackend(model)!;
   const inner = (c: ContainerModel) => c.nics.find((n) => n.subnet !== group.subnet);
   return {
     model,
@@ -168,14 +168,7 @@ export const checks: Check[] = [
           const ms = waitForTree(driver, { downSegments: [link.id] });
           f.figures[`${link.id}_converge_ms`] = ms;
           for (const user of r.users) {
-            const ok = (() => {
-              try {
-                waitUntil(driver, `${user} served`, 5000, () => get(driver, user, r.url, 1).ok, 100);
-                return true;
-              } catch {
-                return false;
-              }
-            })();
+            const ok = holdsWithin(driver, 5000, () => get(driver, user, r.url, 1).ok, 100);
             f.expect(ok, `${link.id} down: ${user} lost the service`);
           }
           f.note(`${link.id} down: converged in ${seconds(ms)}`);
@@ -211,13 +204,7 @@ export const checks: Check[] = [
         for (const [i, p] of probes.entries()) {
           const o = outageOf(p.stop());
           f.figures[`${safe[i]}_outage_ms`] = o.outageMs;
-          let served = false;
-          try {
-            waitUntil(driver, `${safe[i]} served`, detection, () => serversSeen(driver, safe[i], r.url, 3).every((a) => a.ok), 100);
-            served = true;
-          } catch {
-            // Reported below.
-          }
+          const served = holdsWithin(driver, detection, () => serversSeen(driver, safe[i], r.url, 3).every((a) => a.ok), 100);
           f.expect(served, `${safe[i]} has no steady service ${(detection / 1000).toFixed(0)} s after the failover`);
         }
         f.note(`${r.masterBridge} down: ${r.backup.container} master after ${seconds(ms)} (formula ${seconds(predictedMs)})`);
@@ -243,11 +230,7 @@ export const checks: Check[] = [
       const masterMac = r.group.vipMac ?? r.masterC.nics.find((n) => n.ifname === r.master.ifname)!.mac;
       for (const user of r.users) {
         let answer = get(driver, user, r.url, 1);
-        try {
-          waitUntil(driver, `${user} served by ${r.master.container}`, 3000, () => (answer = get(driver, user, r.url, 1)).balancer === r.master.container, 100);
-        } catch {
-          // Reported below.
-        }
+        holdsWithin(driver, 3000, () => (answer = get(driver, user, r.url, 1)).balancer === r.master.container, 100);
         f.expect(answer.balancer === r.master.container, `${user}: ${answer.ok ? `served by ${answer.balancer}` : 'no service'}, 3 s after the takeback`);
         const arp = driver.exec(user, `ip neigh show ${r.group.vip}`).stdout;
         f.expect(!arp.includes('lladdr') || arp.includes(masterMac), `${user}: ARP for ${r.group.vip} is stale: ${arp.trim()}`);
@@ -394,9 +377,9 @@ export const checks: Check[] = [
     id: 'drill.switch-down',
     title: 'a switch down: users on the other switches keep the service',
     run: (driver, r, f) => {
-      const sw = r.model.vms.find((v) => v.kind === 'switch' && !r.model.spanningTree.domains.some((d) => d.root === v.name));
-      if (!sw) return f.note('no switch that is not the root');
-      const others = r.users.filter((u) => !r.model.links.some((l) => l.ends.some((e) => e.vm === u) && l.ends.some((e) => e.vm === sw.name)));
+      const lost = switchToLose(r);
+      if (!lost) return f.note('no switch that is not the root');
+      const { sw, others } = lost;
       const probes = others.map((u) => new Probe(driver, u, r.url));
       withFault(driver, r, [sw.name], () => {
         // The switch VM is off: its bridge is gone and its links have no carrier.
@@ -428,6 +411,14 @@ export const checks: Check[] = [
     },
   },
 ];
+
+/** A switch that is not the root, and the users not attached to it (who must keep the service when it fails). */
+export function switchToLose(r: Roles): { sw: VmModel; others: string[] } | undefined {
+  const sw = r.model.vms.find((v) => v.kind === 'switch' && !r.model.spanningTree.domains.some((d) => d.root === v.name));
+  if (!sw) return undefined;
+  const others = r.users.filter((u) => !r.model.links.some((l) => l.ends.some((e) => e.vm === u) && l.ends.some((e) => e.vm === sw.name)));
+  return { sw, others };
+}
 
 /** True when a user's frames to the root bridge pass through `bridge`. */
 function pathUses(r: Roles, user: string, bridge: string): boolean {

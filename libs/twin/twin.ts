@@ -5,7 +5,7 @@
 import { spawn } from 'child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { join, resolve } from 'path';
-import type { ContainerModel, LabModel, Service, StpPortPrediction, VmModel } from '../model/types';
+import type { ContainerModel, HaproxyModel, LabModel, Service, StpPortPrediction, VmModel } from '../model/types';
 import { containerFiles } from '../render';
 import { readStp, stpMismatchesOf } from '../checks/observe';
 import { faultTarget, faultTargetNames } from '../model/fault-target';
@@ -300,6 +300,12 @@ export function serviceUrl(model: LabModel): string | null {
   return g && f ? `http://${g.vip}:${f.port}/` : null;
 }
 
+/** The backend behind that URL: the first frontend's default backend. */
+export function serviceBackend(model: LabModel): HaproxyModel['backends'][number] | undefined {
+  const h = model.haproxy;
+  return h?.backends.find((b) => b.name === h.frontends[0]?.defaultBackend);
+}
+
 async function waitForService(lab: TwinLab, step: Say): Promise<void> {
   const url = serviceUrl(lab.model);
   if (!url) return;
@@ -309,7 +315,7 @@ async function waitForService(lab: TwinLab, step: Say): Promise<void> {
     step(`${user.name}: ${url} answers`);
   }
   // Full service: the balancer's health checks have found every server of the default backend.
-  const backend = lab.model.haproxy!.backends.find((b) => b.name === lab.model.haproxy!.frontends[0].defaultBackend)!;
+  const backend = serviceBackend(lab.model)!;
   const seen = new Set<string>();
   await waitFor(`answers from ${backend.servers.map((s) => s.name).join(', ')}`, 60_000, () => {
     const server = /server=(\S+)/.exec(shOn(lab, users[0].name, `curl -sf -m 1 ${url}`).stdout)?.[1];
