@@ -6,7 +6,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import type { ProfileName } from '../libs/spec/profiles';
 import { SpecError } from '../libs/spec/problems';
-import { buildLab, defaultScenario, readScenario } from '../libs/spec/load';
+import { buildLab, defaultScenario, specSource } from '../libs/spec/load';
 import { renderLab } from '../libs/render';
 import { summaryTable } from '../libs/render/regenerate';
 import { regenerateLab } from '../libs/render/write';
@@ -20,11 +20,8 @@ import { down, fault, labNamespaces, loadTwinLab, onNode, status, TwinError, up,
 const workspaceRoot = resolve(__dirname, '..');
 
 function loadModel(spec: string | undefined, options: { profile?: ProfileName; name?: string }) {
-  if (!spec) return buildLab(readScenario(defaultScenario), { ...options, source: `${defaultScenario} (embedded)` });
-  if (!existsSync(spec)) {
-    throw new SpecError(spec, [{ pointer: '', value: spec, message: 'spec file not found', hint: 'give the path of a JSON lab spec' }]);
-  }
-  return buildLab(readFileSync(spec, 'utf8'), { ...options, source: spec });
+  const { text, source } = specSource(spec, (path) => (existsSync(path) ? readFileSync(path, 'utf8') : undefined), 'give the path of a JSON lab spec');
+  return buildLab(text, { ...options, source });
 }
 
 function fail(error: unknown): never {

@@ -2,7 +2,7 @@
 import { logger, type Tree } from '@nx/devkit';
 import { existsSync, readFileSync } from 'fs';
 import { isAbsolute, join, relative } from 'path';
-import { buildLab, defaultScenario, readScenario } from '../../libs/spec/load';
+import { buildLab, specSource } from '../../libs/spec/load';
 import { SpecError } from '../../libs/spec/problems';
 import { renderLab } from '../../libs/render';
 import { planRegeneration, planWrites, summaryTable } from '../../libs/render/regenerate';
@@ -10,12 +10,13 @@ import { isExecutable } from '../../libs/render/write';
 import type { ScenarioGeneratorSchema } from './schema';
 
 function readSpec(tree: Tree, spec: string | undefined): { text: string; source: string } {
-  if (!spec) return { text: readScenario(defaultScenario), source: `${defaultScenario} (embedded)` };
-  const absolute = isAbsolute(spec) ? spec : join(tree.root, spec);
-  const inTree = relative(tree.root, absolute);
-  if (!inTree.startsWith('..') && tree.exists(inTree)) return { text: tree.read(inTree, 'utf-8')!, source: spec };
-  if (existsSync(absolute)) return { text: readFileSync(absolute, 'utf8'), source: spec };
-  throw new SpecError(spec, [{ pointer: '', value: spec, message: 'spec file not found', hint: 'pass a path relative to the workspace root, or leave --spec out for practica6' }]);
+  const read = (path: string) => {
+    const absolute = isAbsolute(path) ? path : join(tree.root, path);
+    const inTree = relative(tree.root, absolute);
+    if (!inTree.startsWith('..') && tree.exists(inTree)) return tree.read(inTree, 'utf-8')!;
+    return existsSync(absolute) ? readFileSync(absolute, 'utf8') : undefined;
+  };
+  return specSource(spec, read, 'pass a path relative to the workspace root, or leave --spec out for practica6');
 }
 
 export async function scenarioGenerator(tree: Tree, options: ScenarioGeneratorSchema) {

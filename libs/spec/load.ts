@@ -40,3 +40,14 @@ export function buildLab(text: string, options: ResolveOptions & { source: strin
 export function readScenario(name: string): string {
   return readFileSync(join(scenariosDir, `${name}.json`), 'utf8');
 }
+
+/**
+ * The spec's text and the name errors call it by: the file `spec`, read through `read` (the Nx
+ * tree or the file system; undefined when missing), or the embedded default when none is given.
+ */
+export function specSource(spec: string | undefined, read: (path: string) => string | undefined, hint: string): { text: string; source: string } {
+  if (!spec) return { text: readScenario(defaultScenario), source: `${defaultScenario} (embedded)` };
+  const text = read(spec);
+  if (text === undefined) throw new SpecError(spec, [{ pointer: '', value: spec, message: 'spec file not found', hint }]);
+  return { text, source: spec };
+}
