@@ -20,9 +20,9 @@ function readSpec(tree: Tree, spec: string | undefined): { text: string; source:
 }
 
 export async function scenarioGenerator(tree: Tree, options: ScenarioGeneratorSchema) {
-  const { text, source } = readSpec(tree, options.spec);
   let model;
   try {
+    const { text, source } = readSpec(tree, options.spec);
     model = buildLab(text, { source, name: options.name, profile: options.profile });
   } catch (error) {
     if (error instanceof SpecError) {
