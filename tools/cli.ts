@@ -15,12 +15,14 @@ import { runChecks } from '../libs/checks/suite';
 import { benchMarkdown, runBench, type BenchReport } from '../libs/checks/bench';
 import { chmodSync, mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
-import { down, fault, labNamespaces, loadTwinLab, onNode, status, TwinError, up, type StatusReport } from '../libs/twin/twin';
+import { down, fault, labNamespaces, loadTwinLab, nsPrefix, onNode, status, TwinError, up, type StatusReport } from '../libs/twin/twin';
+import { fromCaller, labWordAsOption } from './cli-paths';
 
 const workspaceRoot = resolve(__dirname, '..');
 
 function loadModel(spec: string | undefined, options: { profile?: ProfileName; name?: string }) {
-  const { text, source } = specSource(spec, (path) => (existsSync(path) ? readFileSync(path, 'utf8') : undefined), 'give the path of a JSON lab spec');
+  const read = (path: string) => (existsSync(path) ? readFileSync(path, 'utf8') : undefined);
+  const { text, source } = specSource(spec, read, 'give the path of a JSON lab spec, relative to the folder you run the command in', (path) => fromCaller(path));
   return buildLab(text, { ...options, source });
 }
 
@@ -30,6 +32,9 @@ function fail(error: unknown): never {
 }
 
 const defaultLab = join(workspaceRoot, 'out', defaultScenario);
+/** The rendered lab a command acts on: `--lab` (or the folder right after the command), else out/practica6. */
+const labDir = (lab: string | undefined) => (lab === undefined ? defaultLab : fromCaller(lab));
+const labOption = { type: 'string', describe: `rendered lab folder (default out/${defaultScenario}); it may also come right after the command` } as const;
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
 function table(rows: string[][]): string {
@@ -56,11 +61,11 @@ const twinCommands = (y: ReturnType<typeof yargs>) =>
       'build the lab in network namespaces with the real daemons',
       (a) =>
         a
-          .positional('lab', { type: 'string', default: defaultLab, describe: 'rendered lab folder' })
+          .positional('lab', labOption)
           .option('keep-on-failure', { type: 'boolean', default: false, describe: 'leave a failed lab in place to inspect it' }),
       async (argv) => {
         try {
-          await up(loadTwinLab(argv.lab), say, { keepOnFailure: argv.keepOnFailure });
+          await up(loadTwinLab(labDir(argv.lab)), say, { keepOnFailure: argv.keepOnFailure });
         } catch (error) {
           fail(error);
         }
@@ -69,10 +74,10 @@ const twinCommands = (y: ReturnType<typeof yargs>) =>
     .command(
       'down [lab]',
       'remove every namespace, process and veth of the lab (also after a crash)',
-      (a) => a.positional('lab', { type: 'string', default: defaultLab, describe: 'rendered lab folder' }),
+      (a) => a.positional('lab', labOption),
       (argv) => {
         try {
-          down(loadTwinLab(argv.lab).model.name, say);
+          down(loadTwinLab(labDir(argv.lab)).model.name, say);
         } catch (error) {
           fail(error);
         }
@@ -81,10 +86,16 @@ const twinCommands = (y: ReturnType<typeof yargs>) =>
     .command(
       'status [lab]',
       'nodes, daemons, VRRP state per balancer, STP state per port against the prediction',
-      (a) => a.positional('lab', { type: 'string', default: defaultLab, describe: 'rendered lab folder' }).option('json', { type: 'boolean', default: false }),
+      (a) => a.positional('lab', labOption).option('json', { type: 'boolean', default: false }),
       (argv) => {
         try {
-          const report = status(loadTwinLab(argv.lab));
+          const lab = loadTwinLab(labDir(argv.lab));
+          // Without namespaces every port would read "absent DIFFERS": say what is wrong instead.
+          if (labNamespaces(lab.model.name).length === 0) {
+            const folder = argv.lab === undefined ? '' : ` ${argv.lab}`;
+            throw new TwinError(`lab ${lab.model.name} is down (no network namespace ${nsPrefix(lab.model.name)}*): bring it up with sudo npm run lab -- twin up${folder}`);
+          }
+          const report = status(lab);
           if (argv.json) say(JSON.stringify(report, null, 2));
           else printStatus(report);
         } catch (error) {
@@ -95,12 +106,12 @@ const twinCommands = (y: ReturnType<typeof yargs>) =>
     .command(
       'exec <node>',
       'run a command on a node (VM, switch, user or container): twin exec usuario -- curl …',
-      (a) => a.positional('node', { type: 'string', demandOption: true }).option('lab', { type: 'string', default: defaultLab, describe: 'rendered lab folder' }),
+      (a) => a.positional('node', { type: 'string', demandOption: true }).option('lab', labOption),
       (argv) => {
         try {
           const command = ((argv['--'] as string[] | undefined) ?? []).map(String);
           if (command.length === 0) throw new TwinError('give the command after --, e.g. twin exec usuario -- curl -s http://172.16.1.254:8000/');
-          const argvOnNode = onNode(loadTwinLab(argv.lab), argv.node, command.length === 1 ? ['sh', '-c', command[0]] : command);
+          const argvOnNode = onNode(loadTwinLab(labDir(argv.lab)), argv.node, command.length === 1 ? ['sh', '-c', command[0]] : command);
           const result = spawnSync(argvOnNode[0], argvOnNode.slice(1), { stdio: 'inherit' });
           process.exit(result.status ?? 1);
         } catch (error) {
@@ -115,10 +126,10 @@ const twinCommands = (y: ReturnType<typeof yargs>) =>
         a
           .positional('target', { type: 'string', demandOption: true })
           .positional('action', { choices: ['down', 'up'] as const, demandOption: true })
-          .option('lab', { type: 'string', default: defaultLab, describe: 'rendered lab folder' }),
+          .option('lab', labOption),
       (argv) => {
         try {
-          say(fault(loadTwinLab(argv.lab), argv.target, argv.action));
+          say(fault(loadTwinLab(labDir(argv.lab)), argv.target, argv.action));
         } catch (error) {
           fail(error);
         }
@@ -129,7 +140,7 @@ const twinCommands = (y: ReturnType<typeof yargs>) =>
 
 const profileOption = { choices: ['seed', 'fast'] as const, describe: 'timer preset (default: the spec\'s, else seed)' };
 
-void yargs(hideBin(process.argv))
+void yargs(labWordAsOption(hideBin(process.argv)))
   .scriptName('lab')
   .strict()
   .command(
@@ -169,7 +180,7 @@ void yargs(hideBin(process.argv))
       try {
         const model = loadModel(argv.spec, { profile: argv.profile, name: argv.name });
         const files = renderLab(model);
-        const dir = join(argv.outDir, model.name);
+        const dir = join(fromCaller(argv.outDir), model.name);
         const plan = regenerateLab(files, dir, { force: argv.force, dryRun: argv.dryRun });
         say(summaryTable(plan, argv.dryRun));
         say(`${model.name}: ${Object.keys(files).length} files ${argv.dryRun ? 'would be written to' : 'in'} ${dir}/`);
@@ -225,19 +236,19 @@ void yargs(hideBin(process.argv))
     },
   )
   .command(
-    'check',
+    'check [lab]',
     "grade a running lab: the handout's checkpoints, security and fault drills",
     (y) =>
       y
         .option('target', { choices: ['twin', 'vagrant'] as const, default: 'twin' as const, describe: 'the twin (brought up if it is not) or a Vagrant lab' })
-        .option('lab', { type: 'string', default: defaultLab, describe: 'rendered lab folder' })
+        .positional('lab', labOption)
         .option('only', { type: 'string', describe: 'run only the checks whose id starts with this (cp2, drill.…)' })
         .option('json', { type: 'boolean', default: false, describe: 'print the JSON report (progress goes to stderr)' }),
     async (argv) => {
       const progress = (line: string) => (argv.json ? process.stderr : process.stdout).write(`${line}\n`);
       let started = false;
       try {
-        const lab = loadTwinLab(argv.lab);
+        const lab = loadTwinLab(labDir(argv.lab));
         let driver;
         if (argv.target === 'twin') {
           if (labNamespaces(lab.model.name).length === 0) {
@@ -255,7 +266,7 @@ void yargs(hideBin(process.argv))
         if (started) down(lab.model.name, progress);
         process.exit(report.ok ? 0 : 1);
       } catch (error) {
-        if (started) down(loadTwinLab(argv.lab).model.name, progress);
+        if (started) down(loadTwinLab(labDir(argv.lab)).model.name, progress);
         fail(error);
       }
     },

@@ -10,13 +10,13 @@ import { isExecutable } from '../../libs/render/write';
 import type { ScenarioGeneratorSchema } from './schema';
 
 function readSpec(tree: Tree, spec: string | undefined): { text: string; source: string } {
-  const read = (path: string) => {
-    const absolute = isAbsolute(path) ? path : join(tree.root, path);
+  const locate = (path: string) => (isAbsolute(path) ? path : join(tree.root, path));
+  const read = (absolute: string) => {
     const inTree = relative(tree.root, absolute);
     if (!inTree.startsWith('..') && tree.exists(inTree)) return tree.read(inTree, 'utf-8')!;
     return existsSync(absolute) ? readFileSync(absolute, 'utf8') : undefined;
   };
-  return specSource(spec, read, 'pass a path relative to the workspace root, or leave --spec out for practica6');
+  return specSource(spec, read, 'pass a path relative to the workspace root, or leave --spec out for practica6', locate);
 }
 
 export async function scenarioGenerator(tree: Tree, options: ScenarioGeneratorSchema) {

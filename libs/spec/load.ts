@@ -43,11 +43,18 @@ export function readScenario(name: string): string {
 
 /**
  * The spec's text and the name errors call it by: the file `spec`, read through `read` (the Nx
- * tree or the file system; undefined when missing), or the embedded default when none is given.
+ * tree or the file system; undefined when missing) at `locate(spec)`, its absolute path, which
+ * a missing file is reported with; or the embedded default when none is given.
  */
-export function specSource(spec: string | undefined, read: (path: string) => string | undefined, hint: string): { text: string; source: string } {
+export function specSource(
+  spec: string | undefined,
+  read: (path: string) => string | undefined,
+  hint: string,
+  locate: (path: string) => string,
+): { text: string; source: string } {
   if (!spec) return { text: readScenario(defaultScenario), source: `${defaultScenario} (embedded)` };
-  const text = read(spec);
-  if (text === undefined) throw new SpecError(spec, [{ pointer: '', value: spec, message: 'spec file not found', hint }]);
+  const path = locate(spec);
+  const text = read(path);
+  if (text === undefined) throw new SpecError(spec, [{ pointer: '', value: path, message: 'spec file not found', hint }]);
   return { text, source: spec };
 }
