@@ -39,7 +39,7 @@ test('a bad spec throws a readable error and writes nothing', async () => {
     assert.unreachable('accepted');
   } catch (error) {
     const message = (error as Error).message;
-    assert.match(message, '/hypervisors/0/bridges/0/subnet = "y"');
+    assert.match(message, '/hypervisors/0 (h)/bridges/0 (b)/subnet = "y"');
     assert.match(message, 'unknown subnet');
     assert.not.match((error as Error).stack ?? '', /at .*\.ts:\d+/);
   }

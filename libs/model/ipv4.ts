@@ -27,10 +27,24 @@ export function networkOf(address: number, prefix: number): number {
   return (address & netmask(prefix)) >>> 0;
 }
 
+export type AddressRole = 'host' | 'network' | 'broadcast' | 'outside';
+
+/** What `address` is to the subnet: a usable host address, its network or broadcast address, or none of its. */
+export function addressRole(address: number, cidr: Cidr): AddressRole {
+  const mask = netmask(cidr.prefix);
+  if (((address & mask) >>> 0) !== cidr.network) return 'outside';
+  const host = (address & ~mask) >>> 0;
+  if (host === 0) return 'network';
+  return host === ~mask >>> 0 ? 'broadcast' : 'host';
+}
+
 /** True when `address` is a usable host address of the subnet (not its network or broadcast address). */
 export function isHostIn(address: number, cidr: Cidr): boolean {
-  const mask = netmask(cidr.prefix);
-  if (((address & mask) >>> 0) !== cidr.network) return false;
-  const host = (address & ~mask) >>> 0;
-  return host !== 0 && host !== (~mask >>> 0);
+  return addressRole(address, cidr) === 'host';
+}
+
+/** The usable host addresses of a subnet, as "first to last". */
+export function hostRange(cidr: Cidr): string {
+  const broadcast = (cidr.network | ~netmask(cidr.prefix)) >>> 0;
+  return `${formatIpv4(cidr.network + 1)} to ${formatIpv4(broadcast - 1)}`;
 }

@@ -1,10 +1,10 @@
 // spec → model: resolves every reference, derives every name, MAC, port number and address,
 // and collects every semantic problem before giving up (so a user sees them all at once).
 import boxes from '../../vagrant/boxes.json';
-import { pointer, SpecError, type Problem } from '../spec/problems';
+import { namedPointer, pointer, SpecError, type Problem } from '../spec/problems';
 import { profiles, type ProfileName } from '../spec/profiles';
 import type { HealthCheckSpec, LabSpec, LinkEndObject } from '../spec/types';
-import { isHostIn, networkOf, parseCidr, parseIpv4, type Cidr } from './ipv4';
+import { addressRole, hostRange, networkOf, parseCidr, parseIpv4, type Cidr } from './ipv4';
 import { spanningTree } from './spanning-tree';
 import type {
   BridgeModel,
@@ -59,11 +59,13 @@ class Registry {
     private readonly problems: Problems,
     private readonly what: string,
     private readonly hint: string,
+    /** How a message names the first claim's place (see namedPointer). */
+    private readonly named: (at: string) => string,
   ) {}
   claim(value: string, at: string): boolean {
     const owner = this.owners.get(value);
     if (owner !== undefined) {
-      this.problems.add(at, value, `duplicate ${this.what}: already used at ${owner}`, this.hint);
+      this.problems.add(at, value, `duplicate ${this.what}: already used at ${this.named(owner)}`, this.hint);
       return false;
     }
     this.owners.set(value, at);
@@ -82,9 +84,10 @@ export function resolveLab(spec: LabSpec, options: ResolveOptions = {}): LabMode
   const profileName: ProfileName = options.profile ?? spec.profile ?? 'seed';
   const profile = profiles[profileName];
   const labName = options.name ?? spec.name;
-  const names = new Registry(problems, 'name', 'nodes, bridges and containers share one namespace: rename one of them');
-  const addresses = new Registry(problems, 'address', 'every interface and VIP needs its own address');
-  const macs = new Registry(problems, 'MAC address', 'leave "mac" out to get a generated one');
+  const named = (at: string) => namedPointer(spec, at);
+  const names = new Registry(problems, 'name', 'nodes, bridges and containers share one namespace: rename one of them', named);
+  const addresses = new Registry(problems, 'address', 'every interface and VIP needs its own address', named);
+  const macs = new Registry(problems, 'MAC address', 'leave "mac" out to get a generated one', named);
 
   // Subnets.
   const subnets = new Map<string, Cidr & { name: string; cidr: string; mtu: number }>();
@@ -115,10 +118,16 @@ export function resolveLab(spec: LabSpec, options: ResolveOptions = {}): LabMode
   };
   const checkAddress = (address: string, subnet: string, at: string): void => {
     const cidr = subnets.get(subnet);
-    if (cidr && !isHostIn(parseIpv4(address), cidr)) {
-      problems.add(at, address, `address is outside subnet ${subnet} (${cidr.cidr})`, `use a host address inside ${cidr.cidr}`);
-    }
+    if (cidr) notAHost(address, cidr, 'address', at);
     addresses.claim(address, at);
+  };
+  /** Reports an address that is no usable host address of `cidr`; the network and broadcast addresses by name. */
+  const notAHost = (address: string, cidr: Cidr & { name: string; cidr: string }, what: string, at: string): boolean => {
+    const role = addressRole(parseIpv4(address), cidr);
+    if (role === 'host') return false;
+    const why = role === 'outside' ? `${what} is outside subnet ${cidr.name} (${cidr.cidr})` : `${what} is the ${role} address of subnet ${cidr.name} (${cidr.cidr}), not a host address`;
+    problems.add(at, address, why, `usable host addresses of ${cidr.cidr}: ${hostRange(cidr)}`);
+    return true;
   };
 
   // VMs, in a fixed order: hypervisors, switches, users. The index is part of every generated MAC.
@@ -450,15 +459,16 @@ export function resolveLab(spec: LabSpec, options: ResolveOptions = {}): LabMode
   const vrids = new Map<string, string>();
   (spec.vrrp ?? []).forEach((g, i) => {
     const at = pointer('vrrp', i);
-    const subnet = [...subnets.values()].find((s) => isHostIn(parseIpv4(g.vip), s));
+    const subnet = [...subnets.values()].find((s) => addressRole(parseIpv4(g.vip), s) !== 'outside');
     if (!subnet) {
       problems.add(`${at}/vip`, g.vip, 'VIP is outside every subnet of the lab', `use a free host address of one of: ${[...subnets.values()].map((s) => s.cidr).join(', ')}`);
       return;
     }
+    if (notAHost(g.vip, subnet, 'VIP', `${at}/vip`)) return;
     addresses.claim(g.vip, `${at}/vip`);
     const vridKey = `${subnet.name}/${g.vrid}`;
     if (vrids.has(vridKey)) {
-      problems.add(`${at}/vrid`, g.vrid, `virtual_router_id ${g.vrid} is already used in subnet ${subnet.name} at ${vrids.get(vridKey)}`, 'each VRRP group on a subnet needs its own VRID');
+      problems.add(`${at}/vrid`, g.vrid, `virtual_router_id ${g.vrid} is already used in subnet ${subnet.name} at ${named(vrids.get(vridKey)!)}`, 'each VRRP group on a subnet needs its own VRID');
     }
     vrids.set(vridKey, `${at}/vrid`);
     const version = g.version ?? profile.vrrp.version;
@@ -574,7 +584,7 @@ export function resolveLab(spec: LabSpec, options: ResolveOptions = {}): LabMode
     };
   }
 
-  if (problems.items.length > 0) throw new SpecError(options.source ?? spec.name, problems.items);
+  if (problems.items.length > 0) throw new SpecError(options.source ?? spec.name, problems.items, spec);
 
   const bridgeList = [...bridges.values()];
   return {

@@ -27,7 +27,7 @@ export function parseSpecText(text: string, source: string): unknown {
 
 export function validateSpec(document: unknown, source: string): LabSpec {
   const problems = structuralProblems(document);
-  if (problems.length > 0) throw new SpecError(source, problems);
+  if (problems.length > 0) throw new SpecError(source, problems, document);
   return document as LabSpec;
 }
 

@@ -1,7 +1,7 @@
 // Structural validation of a spec against lab.schema.json (ajv), with errors turned into Problems.
 import Ajv, { type ErrorObject } from 'ajv';
 import schema from './lab.schema.json';
-import { pointer, type Problem } from './problems';
+import { pointer, valueAt, type Problem } from './problems';
 import type { LabSpec } from './types';
 
 export { schema as labSchema };
@@ -9,15 +9,6 @@ export { schema as labSchema };
 const ajv = new Ajv({ allErrors: true, strict: true, verbose: true });
 ajv.addKeyword({ keyword: 'x-hint', schemaType: 'string' });
 const validateStructure = ajv.compile<LabSpec>(schema);
-
-function valueAt(root: unknown, instancePath: string): unknown {
-  let node: unknown = root;
-  for (const raw of instancePath.split('/').slice(1)) {
-    const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
-    node = node === null || typeof node !== 'object' ? undefined : (node as Record<string, unknown>)[key];
-  }
-  return node;
-}
 
 function hintOf(error: ErrorObject): string {
   const parent = (error.parentSchema ?? {}) as Record<string, unknown>;
