@@ -11,6 +11,7 @@ import { parse as parseYaml } from 'yaml';
 import type { LabModel } from '../libs/model/types';
 import { renderLab, type FileMap } from '../libs/render';
 import { writeLab } from '../libs/render/write';
+import boxes from '../vagrant/boxes.json';
 import { fixtureModel, practica6 } from './helpers';
 
 function run(command: string, args: string[], options: SpawnSyncOptions = {}) {
@@ -165,10 +166,14 @@ for (const lab of labs) {
     }
   });
 
-  t('vagrant validate --ignore-provider passes', () => {
-    const check = run('vagrant', ['validate', '--ignore-provider'], { cwd: dir, env: { ...process.env, VAGRANT_CHECKPOINT_DISABLE: '1' } });
+  t('vagrant validate passes: --ignore-provider (VirtualBox is not here), and with vagrant-libvirt', () => {
+    const env = { ...process.env, VAGRANT_CHECKPOINT_DISABLE: '1' };
+    const check = run('vagrant', ['validate', '--ignore-provider'], { cwd: dir, env });
     assert.is(check.status, 0, check.output);
     assert.match(check.output, 'Vagrantfile validated successfully');
+    const libvirt = run('vagrant', ['validate'], { cwd: dir, env: { ...env, VAGRANT_DEFAULT_PROVIDER: 'libvirt', LAB_LIBVIRT_EMULATE: '1' } });
+    assert.is(libvirt.status, 0, libvirt.output);
+    assert.match(libvirt.output, 'Vagrantfile validated successfully');
   });
 
   t('Vagrantfile wiring equals the model: intnets, MACs, promiscuous bridged NICs', () => {
@@ -205,8 +210,37 @@ for (const lab of labs) {
       });
       const chipset = vb.customize.some((c: string[]) => c[2] === '--chipset' && c[3] === 'ich9');
       assert.is(chipset, vm.chipset === 'ich9');
-      assert.equal(machine.provisions.map((p: { type: string }) => p.type), vm.kind === 'hypervisor' ? ['shell', 'file', 'file', 'shell'] : ['shell', 'file', 'shell']);
+      assert.equal(machine.provisions.map((p: { type: string }) => p.type), vm.containers.length ? ['shell', 'file', 'file', 'shell'] : ['shell', 'file', 'shell']);
+      // The file provisioner uploads as the SSH user without sudo: the folder it fills must be
+      // made by that user, not by a privileged (root) shell provisioner.
+      const [prepare, upload] = machine.provisions;
+      assert.is(prepare.privileged, false, `${vm.name}: the upload folder is made as root`);
+      assert.match(prepare.inline, new RegExp(`mkdir -p ${upload.destination.replace(/\/[^/]+$/, '')}$`));
+      assert.not.ok(/^sudo /.test(prepare.inline.split('&&').pop().trim()));
+      assert.is(machine.providers.libvirt.override.box, vm.boxVersion ? boxes.libvirt[vm.kind].box : vm.box);
     }
+  });
+
+  t('libvirt: every link is a UDP tunnel whose two ends point at each other, each socket used once', () => {
+    const config = JSON.parse(run('ruby', [join(__dirname, 'vagrant', 'record.rb'), join(dir, 'Vagrantfile')]).output);
+    const sockets = new Map<string, string>();
+    const byMac = new Map<string, Record<string, unknown>>();
+    for (const [name, machine] of Object.entries<{ networks: Array<Record<string, unknown>> }>(config.machines)) {
+      for (const net of machine.networks.filter((n) => n.libvirt__tunnel_type)) {
+        assert.is(net.libvirt__tunnel_type, 'udp');
+        const local = `${net.libvirt__tunnel_local_ip}:${net.libvirt__tunnel_local_port}`;
+        assert.not.ok(sockets.has(local), `${local} used by ${sockets.get(local)} and ${name}`);
+        sockets.set(local, name);
+        byMac.set(net.mac as string, net);
+      }
+    }
+    assert.is(sockets.size, model.links.length * 2);
+    for (const link of model.links) {
+      const [a, b] = link.ends.map((e) => byMac.get(e.mac.replace(/:/g, '').toUpperCase())!);
+      assert.equal([a.libvirt__tunnel_ip, a.libvirt__tunnel_port], [b.libvirt__tunnel_local_ip, b.libvirt__tunnel_local_port], link.id);
+      assert.equal([b.libvirt__tunnel_ip, b.libvirt__tunnel_port], [a.libvirt__tunnel_local_ip, a.libvirt__tunnel_local_port], link.id);
+    }
+    assert.is(config.providers.libvirt.default_prefix, `${model.name}-`);
   });
 
   t.run();

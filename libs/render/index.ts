@@ -1,8 +1,9 @@
 // model → {path: text}. Pure: the same model always gives byte-identical files.
 import boxes from '../../vagrant/boxes.json';
-import type { ContainerModel, LabModel } from '../model/types';
+import type { ContainerModel, LabModel, VmModel } from '../model/types';
 import { renderGuide } from './guide';
 import { render } from './template';
+import { udpTunnels } from './tunnels';
 
 export type FileMap = Record<string, string>;
 
@@ -60,10 +61,11 @@ function renderHost(model: LabModel, vm: LabModel['vms'][number]): FileMap {
     [`${dir}/network.sh`]: render('host/network.sh.ejs', model, { vm }),
     [`${dir}/lab-network.service`]: render('host/lab-network.service.ejs', model, { vm }),
   };
-  if (vm.kind === 'hypervisor') {
+  if (vm.kind === 'hypervisor') files[`${dir}/netplan.yaml`] = render('host/netplan.yaml.ejs', model, { vm });
+  // A hypervisor that carries only bridges does not install LXD.
+  if (vm.containers.length) {
     const containers = model.containers.filter((c) => c.host === vm.name);
     const lxd = { lxdImage: boxes.lxdImage, lxdChannel: boxes.lxdChannel };
-    files[`${dir}/netplan.yaml`] = render('host/netplan.yaml.ejs', model, { vm });
     files[`${dir}/lxd-preseed.yaml`] = render('host/lxd-preseed.yaml.ejs', model, { vm });
     files[`${dir}/lxd.sh`] = render('host/lxd.sh.ejs', model, { vm, ...lxd });
     files[`${dir}/containers.sh`] = render('host/containers.sh.ejs', model, { vm, containers, packagesOf, filesOf: containerFiles, ...lxd });
@@ -72,10 +74,22 @@ function renderHost(model: LabModel, vm: LabModel['vms'][number]): FileMap {
   return files;
 }
 
+interface Box {
+  box: string;
+  version: string | null;
+}
+
+/** The box of a VM under each provider: the catalogue's, or the spec's own box under both. */
+function boxesOf(vm: VmModel): { virtualbox: Box; libvirt: Box } {
+  const virtualbox = { box: vm.box, version: vm.boxVersion };
+  const own = vm.box !== boxes[vm.kind].box;
+  return { virtualbox, libvirt: own ? virtualbox : boxes.libvirt[vm.kind] };
+}
+
 export function renderLab(model: LabModel): FileMap {
   const files: FileMap = {
     'lab.json': renderLabJson(model),
-    Vagrantfile: render('vagrant/Vagrantfile.ejs', model),
+    Vagrantfile: render('vagrant/Vagrantfile.ejs', model, { boxes: boxesOf, tunnels: udpTunnels(model) }),
     'README.md': renderGuide(model),
   };
   for (const vm of model.vms) Object.assign(files, renderHost(model, vm));

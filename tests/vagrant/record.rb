@@ -3,19 +3,32 @@
 require 'json'
 
 class RecordedProvider
-  attr_accessor :name, :memory, :cpus
-  attr_reader :customizations
+  attr_reader :customizations, :override
 
   def initialize
     @customizations = []
+    @settings = {}
+    @override = RecordedConfig.new
   end
 
   def customize(args)
     @customizations << args.map { |a| a == :id ? '{id}' : a }
   end
 
+  # Any other setting (memory, cpus, name, driver, default_prefix, ...) is recorded as it is.
+  def method_missing(name, *args)
+    return super unless name.to_s.end_with?('=') && args.length == 1
+
+    @settings[name.to_s.chomp('=')] = args[0]
+  end
+
+  def respond_to_missing?(name, include_private = false)
+    name.to_s.end_with?('=') || super
+  end
+
   def to_h
-    { 'name' => @name, 'memory' => @memory, 'cpus' => @cpus, 'customize' => @customizations }
+    override = { 'box' => @override.vm.box, 'box_version' => @override.vm.box_version }.compact
+    @settings.merge('customize' => @customizations, 'override' => override)
   end
 end
 
@@ -49,10 +62,10 @@ class RecordedVm
     @machines[name] = node
   end
 
+  # Provider blocks of the same name (the whole lab's, then one VM's) add up, as in Vagrant.
   def provider(name)
-    provider = RecordedProvider.new
-    yield provider
-    @providers[name.to_s] = provider
+    provider = (@providers[name.to_s] ||= RecordedProvider.new)
+    yield provider, provider.override
   end
 
   def to_h
