@@ -3,6 +3,7 @@
 import boxes from '../../vagrant/boxes.json';
 import { namedPointer, pointer, SpecError, type Problem } from '../spec/problems';
 import { profiles, type ProfileName } from '../spec/profiles';
+import { nothingSetAside, type RefKind, type SetAside } from '../spec/sound-part';
 import type { HealthCheckSpec, LabSpec, LinkEndObject } from '../spec/types';
 import { addressRole, hostRange, networkOf, parseCidr, parseIpv4, type Cidr } from './ipv4';
 import { spanningTree } from './spanning-tree';
@@ -28,6 +29,8 @@ export interface ResolveOptions {
   name?: string;
   /** Shown in error reports. */
   source?: string;
+  /** Elements left out for structural problems (see soundPart): references to them are not reported. */
+  setAside?: SetAside;
 }
 
 const MAX_IFNAME = 15;
@@ -88,6 +91,10 @@ export function resolveLab(spec: LabSpec, options: ResolveOptions = {}): LabMode
   const names = new Registry(problems, 'name', 'nodes, bridges and containers share one namespace: rename one of them', named);
   const addresses = new Registry(problems, 'address', 'every interface and VIP needs its own address', named);
   const macs = new Registry(problems, 'MAC address', 'leave "mac" out to get a generated one', named);
+  const setAside = options.setAside ?? nothingSetAside();
+  /** Names whose definition has a problem of its own or was set aside: references to them are not reported again. */
+  const unresolved = new Set<string>();
+  const leftOut = (kind: RefKind, name: string) => unresolved.has(name) || setAside.names[kind].has(name) || setAside.unnamed.has(kind);
 
   // Subnets.
   const subnets = new Map<string, Cidr & { name: string; cidr: string; mtu: number }>();
@@ -113,7 +120,7 @@ export function resolveLab(spec: LabSpec, options: ResolveOptions = {}): LabMode
   });
   const knownSubnet = (name: string, at: string): boolean => {
     if (subnets.has(name)) return true;
-    problems.add(at, name, 'unknown subnet', `declared subnets: ${list(subnets.keys())}`);
+    if (!leftOut('subnets', name)) problems.add(at, name, 'unknown subnet', `declared subnets: ${list(subnets.keys())}`);
     return false;
   };
   const checkAddress = (address: string, subnet: string, at: string): void => {
@@ -170,7 +177,11 @@ export function resolveLab(spec: LabSpec, options: ResolveOptions = {}): LabMode
     stpDefault: boolean | null,
   ) => {
     if (vm.kind !== 'switch') names.claim(b.name, `${at}/name`);
-    if (!knownSubnet(b.subnet, `${at}/subnet`)) return;
+    if (!knownSubnet(b.subnet, `${at}/subnet`)) {
+      unresolved.add(b.name);
+      bridgesMissing.add(vm.name);
+      return;
+    }
     if (b.address) checkAddress(b.address, b.subnet, `${at}/address`);
     const mac = b.mac ?? `02:00:00:00:${hex2(vm.index)}:${hex2(vm.bridges.length + 1)}`;
     macs.claim(mac, b.mac ? `${at}/mac` : `${at} (generated bridge MAC)`);
@@ -200,7 +211,10 @@ export function resolveLab(spec: LabSpec, options: ResolveOptions = {}): LabMode
   };
   const explicitStp = new Map<string, boolean | undefined>();
   const explicitSnooping = new Map<string, boolean | undefined>();
+  /** VMs with a bridge that was not resolved or was set aside (an empty array slot): what they lack may be there. */
+  const bridgesMissing = new Set<string>();
   spec.hypervisors.forEach((h, i) => {
+    if (Object.keys(h.bridges).length < h.bridges.length) bridgesMissing.add(h.name);
     const vm = vms.get(h.name);
     if (vm && vm.kind === 'hypervisor') h.bridges.forEach((b, j) => addBridge(vm, b, pointer('hypervisors', i, 'bridges', j), null));
   });
@@ -220,6 +234,7 @@ export function resolveLab(spec: LabSpec, options: ResolveOptions = {}): LabMode
       problems.add(at, name, 'a link cannot end on a hypervisor itself', `link one of its bridges: ${list(vm.bridges)}`);
       return null;
     }
+    if (leftOut('nodes', name)) return null;
     const known = [...bridges.keys(), ...[...vms.values()].filter((v) => v.kind === 'user').map((v) => v.name)];
     problems.add(at, name, 'unknown link end: no switch, user or hypervisor bridge has this name', `known ends: ${list(known)}`);
     return null;
@@ -227,26 +242,29 @@ export function resolveLab(spec: LabSpec, options: ResolveOptions = {}): LabMode
   const links: LinkModel[] = [];
   const linkIds = new Set<string>();
   const userLinks = new Map<string, string[]>();
+  /** Nodes at an end of a link that was not resolved: how many links they have is not known. */
+  const linkCountUnknown = new Set<string>(setAside.names.linkEnds);
   const portSettings = new Map<string, { cost: number; priority: number }>();
   const defaultCost = spec.stp?.cost ?? DEFAULT_COST;
   (spec.links ?? []).forEach((link, i) => {
     const at = pointer('links', i);
     const ends = link.ends.map((e): LinkEndObject => (typeof e === 'string' ? { node: e } : e));
     const resolved = ends.map((e, j) => endpointOf(e.node, typeof link.ends[j] === 'string' ? `${at}/ends/${j}` : `${at}/ends/${j}/node`));
-    if (!resolved[0] || !resolved[1]) return;
+    // A link left out leaves the link count of its ends unknown.
+    const leaveOut = () => ends.forEach((e) => linkCountUnknown.add(e.node));
+    const drop = (message: string, hint: string) => {
+      problems.add(`${at}/ends`, link.ends, message, hint);
+      leaveOut();
+    };
+    if (!resolved[0] || !resolved[1]) return leaveOut();
     const [a, b] = resolved as [Endpoint, Endpoint];
-    if (a.vm === b.vm) {
-      problems.add(`${at}/ends`, link.ends, `both ends are on VM ${a.vm}`, 'a link joins two different VMs');
-      return;
-    }
+    if (a.vm === b.vm) return drop(`both ends are on VM ${a.vm}`, 'a link joins two different VMs');
     if (a.kind === 'user' && b.kind === 'user') {
-      problems.add(`${at}/ends`, link.ends, 'a link between two users has no bridge to give it a subnet', 'link each user to a switch or a hypervisor bridge');
-      return;
+      return drop('a link between two users has no bridge to give it a subnet', 'link each user to a switch or a hypervisor bridge');
     }
     const subnetsOfEnds = [a, b].filter((e) => e.bridge).map((e) => bridges.get(e.bridge!)!.subnet);
     if (subnetsOfEnds.length === 2 && subnetsOfEnds[0] !== subnetsOfEnds[1]) {
-      problems.add(`${at}/ends`, link.ends, `joins subnet ${subnetsOfEnds[0]} to subnet ${subnetsOfEnds[1]}`, 'a link joins two bridges of the same subnet');
-      return;
+      return drop(`joins subnet ${subnetsOfEnds[0]} to subnet ${subnetsOfEnds[1]}`, 'a link joins two bridges of the same subnet');
     }
     let id = `${ends[0].node}:${ends[1].node}`;
     for (let n = 2; linkIds.has(id); n++) id = `${ends[0].node}:${ends[1].node}:${n}`;
@@ -280,7 +298,9 @@ export function resolveLab(spec: LabSpec, options: ResolveOptions = {}): LabMode
     if (!vm || vm.kind !== 'user') return;
     const attached = userLinks.get(u.name) ?? [];
     if (attached.length !== 1) {
-      problems.add(at, u.name, `user VM has ${attached.length} links; it needs exactly one`, 'add one link from this user to a switch or hypervisor bridge');
+      if (!linkCountUnknown.has(u.name) && !setAside.unnamed.has('linkEnds')) {
+        problems.add(at, u.name, `user VM has ${attached.length} links; it needs exactly one`, 'add one link from this user to a switch or hypervisor bridge');
+      }
       addresses.claim(u.address, `${at}/address`);
       return;
     }
@@ -299,14 +319,16 @@ export function resolveLab(spec: LabSpec, options: ResolveOptions = {}): LabMode
     if (vnis.has(seg.vni)) problems.add(`${at}/vni`, seg.vni, 'duplicate VNI', 'every segment needs its own VNI');
     segmentNames.add(seg.name);
     vnis.add(seg.vni);
-    if (!knownSubnet(seg.underlay, `${at}/underlay`)) return;
-    const underlay = subnets.get(seg.underlay)!;
+    // An unknown underlay leaves only the tunnel's carriers unchecked, not the bridges it joins.
+    const underlay = knownSubnet(seg.underlay, `${at}/underlay`) ? subnets.get(seg.underlay)! : null;
     const members: VxlanModel['members'] = [];
     const hostsSeen = new Set<string>();
+    let segmentSubnet: { subnet: string } | null = null;
     seg.bridges.forEach((name, j) => {
       const bridge = bridges.get(name);
       const bat = `${at}/bridges/${j}`;
       if (!bridge || vms.get(bridge.vm)!.kind !== 'hypervisor') {
+        if (!bridge && leftOut('nodes', name)) return;
         const known = [...bridges.values()].filter((b) => vms.get(b.vm)!.kind === 'hypervisor').map((b) => b.name);
         problems.add(bat, name, 'unknown bridge: not a bridge of any hypervisor', `hypervisor bridges: ${list(known)}`);
         return;
@@ -316,14 +338,16 @@ export function resolveLab(spec: LabSpec, options: ResolveOptions = {}): LabMode
         return;
       }
       hostsSeen.add(bridge.vm);
-      if (members.length > 0 && bridges.get(members[0].bridge)!.subnet !== bridge.subnet) {
-        problems.add(bat, name, `is in subnet ${bridge.subnet}, the segment's first bridge in ${bridges.get(members[0].bridge)!.subnet}`, 'a segment joins bridges of one subnet');
+      segmentSubnet ??= bridge;
+      if (segmentSubnet.subnet !== bridge.subnet) {
+        problems.add(bat, name, `is in subnet ${bridge.subnet}, the segment's first bridge in ${segmentSubnet.subnet}`, 'a segment joins bridges of one subnet');
         return;
       }
+      if (!underlay) return;
       const vm = vms.get(bridge.vm)!;
       const carrier = [...bridges.values()].find((b) => b.vm === vm.name && b.subnet === seg.underlay && b.address);
       if (!carrier) {
-        problems.add(bat, name, `${vm.name} has no address in underlay subnet ${seg.underlay}`, `give one of ${vm.name}'s bridges in ${seg.underlay} an "address"`);
+        if (!bridgesMissing.has(vm.name)) problems.add(bat, name, `${vm.name} has no address in underlay subnet ${seg.underlay}`, `give one of ${vm.name}'s bridges in ${seg.underlay} an "address"`);
         return;
       }
       if (bridge.name === carrier.name) {
@@ -334,6 +358,7 @@ export function resolveLab(spec: LabSpec, options: ResolveOptions = {}): LabMode
       macs.claim(mac, `${bat} (generated VXLAN MAC)`);
       members.push({ vm: vm.name, bridge: name, ifname: seg.name, mac, local: carrier.address!, dev: carrier.name, remotes: [] });
     });
+    if (!underlay) return;
     for (const m of members) m.remotes = members.filter((o) => o !== m).map((o) => o.local);
     const mtu = underlay.mtu - VXLAN_OVERHEAD;
     for (const m of members) {
@@ -349,17 +374,17 @@ export function resolveLab(spec: LabSpec, options: ResolveOptions = {}): LabMode
   const balancers = new Set(spec.haproxy?.balancers ?? []);
   const servers = new Set((spec.haproxy?.backends ?? []).flatMap((b) => b.servers.map((s) => s.container)));
   const containers = new Map<string, ContainerModel>();
-  /** Containers with a problem of their own: references to them are not reported again. */
-  const broken = new Set<string>();
   (spec.containers ?? []).forEach((c, i) => {
     const at = pointer('containers', i);
     names.claim(c.name, `${at}/name`);
-    const host = vms.get(c.host);
-    if (!host || host.kind !== 'hypervisor') {
+    const vm = vms.get(c.host);
+    const host = vm?.kind === 'hypervisor' ? vm : null;
+    if (!host) {
+      unresolved.add(c.name);
       const hypervisors = [...vms.values()].filter((v) => v.kind === 'hypervisor').map((v) => v.name);
-      problems.add(`${at}/host`, c.host, host ? `${c.host} is a ${host.kind} VM, not a hypervisor` : 'unknown hypervisor', `hypervisors: ${list(hypervisors)}`);
-      broken.add(c.name);
-      return;
+      if (vm || !leftOut('nodes', c.host)) {
+        problems.add(`${at}/host`, c.host, vm ? `${c.host} is a ${vm.kind} VM, not a hypervisor` : 'unknown hypervisor', `hypervisors: ${list(hypervisors)}`);
+      }
     }
     const services: Service[] = [];
     if (vrrpMembers.has(c.name)) services.push('keepalived');
@@ -367,7 +392,7 @@ export function resolveLab(spec: LabSpec, options: ResolveOptions = {}): LabMode
     if (servers.has(c.name)) services.push('apache2');
     const model: ContainerModel = {
       name: c.name,
-      host: host.name,
+      host: host?.name ?? c.host,
       index: containers.size + 1,
       image: services.includes('apache2') ? 'alpineApache' : 'alpine',
       services,
@@ -377,12 +402,15 @@ export function resolveLab(spec: LabSpec, options: ResolveOptions = {}): LabMode
     c.nics.forEach((nic, j) => {
       const nat = `${at}/nics/${j}`;
       const bridge = bridges.get(nic.bridge);
-      if (!bridge || bridge.vm !== host.name) {
-        problems.add(`${nat}/bridge`, nic.bridge, bridge ? `bridge ${nic.bridge} is on ${bridge.vm}, not on ${host.name}` : 'unknown bridge', `bridges of ${host.name}: ${list(host.bridges)}`);
-        broken.add(c.name);
-        return;
+      if (!bridge || (host && bridge.vm !== host.name)) {
+        unresolved.add(c.name);
+        const hint = host ? `bridges of ${host.name}: ${list(host.bridges)}` : `hypervisor bridges: ${list([...bridges.values()].filter((b) => vms.get(b.vm)!.kind === 'hypervisor').map((b) => b.name))}`;
+        if (bridge) problems.add(`${nat}/bridge`, nic.bridge, `bridge ${nic.bridge} is on ${bridge.vm}, not on ${host!.name}`, hint);
+        else if (!leftOut('nodes', nic.bridge)) problems.add(`${nat}/bridge`, nic.bridge, 'unknown bridge', hint);
       }
-      checkAddress(nic.address, bridge.subnet, `${nat}/address`);
+      // The address, names and MAC of a NIC do not depend on where its bridge is.
+      if (bridge) checkAddress(nic.address, bridge.subnet, `${nat}/address`);
+      else addresses.claim(nic.address, `${nat}/address`);
       const ifname = nic.ifname ?? `eth${j}`;
       const hostIfname = nic.hostIfname ?? `${c.name}-${ifname}`;
       if (hostIfname.length > MAX_IFNAME) {
@@ -390,15 +418,17 @@ export function resolveLab(spec: LabSpec, options: ResolveOptions = {}): LabMode
       }
       if (model.nics.some((n) => n.ifname === ifname)) problems.add(nat, ifname, 'duplicate interface name in this container', 'give each NIC its own "ifname"');
       const mac = nic.mac ?? `00:16:3e:00:${hex2(model.index)}:${hex2(j + 1)}`;
-      macs.claim(mac, nic.mac ? `${nat}/mac` : `${nat} (generated NIC MAC)`);
-      model.nics.push({ ifname, hostIfname, mac, bridge: bridge.name, subnet: bridge.subnet, address: nic.address, prefix: bridge.prefix, mtu: bridge.mtu });
+      // A container without a host has no index of its own: its generated MACs would collide.
+      if (host || nic.mac) macs.claim(mac, nic.mac ? `${nat}/mac` : `${nat} (generated NIC MAC)`);
+      if (bridge) model.nics.push({ ifname, hostIfname, mac, bridge: bridge.name, subnet: bridge.subnet, address: nic.address, prefix: bridge.prefix, mtu: bridge.mtu });
     });
+    if (!host) return;
     host.containers.push(c.name);
     if (!containers.has(c.name)) containers.set(c.name, model);
   });
   const knownContainer = (name: string, at: string): ContainerModel | null => {
+    if (leftOut('containers', name)) return null;
     const c = containers.get(name);
-    if (broken.has(name)) return null;
     if (!c) problems.add(at, name, 'unknown container', `containers: ${list(containers.keys())}`);
     return c ?? null;
   };
@@ -459,18 +489,24 @@ export function resolveLab(spec: LabSpec, options: ResolveOptions = {}): LabMode
   const vrids = new Map<string, string>();
   (spec.vrrp ?? []).forEach((g, i) => {
     const at = pointer('vrrp', i);
-    const subnet = [...subnets.values()].find((s) => addressRole(parseIpv4(g.vip), s) !== 'outside');
+    // A bad VIP leaves only what depends on its subnet unchecked: the members' NICs there.
+    let subnet = [...subnets.values()].find((s) => addressRole(parseIpv4(g.vip), s) !== 'outside') ?? null;
     if (!subnet) {
-      problems.add(`${at}/vip`, g.vip, 'VIP is outside every subnet of the lab', `use a free host address of one of: ${[...subnets.values()].map((s) => s.cidr).join(', ')}`);
-      return;
+      const someSubnetLeftOut = setAside.names.subnets.size > 0 || setAside.unnamed.has('subnets');
+      if (!someSubnetLeftOut) {
+        problems.add(`${at}/vip`, g.vip, 'VIP is outside every subnet of the lab', `use a free host address of one of: ${[...subnets.values()].map((s) => s.cidr).join(', ')}`);
+      }
+    } else if (notAHost(g.vip, subnet, 'VIP', `${at}/vip`)) {
+      subnet = null;
     }
-    if (notAHost(g.vip, subnet, 'VIP', `${at}/vip`)) return;
     addresses.claim(g.vip, `${at}/vip`);
-    const vridKey = `${subnet.name}/${g.vrid}`;
-    if (vrids.has(vridKey)) {
-      problems.add(`${at}/vrid`, g.vrid, `virtual_router_id ${g.vrid} is already used in subnet ${subnet.name} at ${named(vrids.get(vridKey)!)}`, 'each VRRP group on a subnet needs its own VRID');
+    if (subnet) {
+      const vridKey = `${subnet.name}/${g.vrid}`;
+      if (vrids.has(vridKey)) {
+        problems.add(`${at}/vrid`, g.vrid, `virtual_router_id ${g.vrid} is already used in subnet ${subnet.name} at ${named(vrids.get(vridKey)!)}`, 'each VRRP group on a subnet needs its own VRID');
+      }
+      vrids.set(vridKey, `${at}/vrid`);
     }
-    vrids.set(vridKey, `${at}/vrid`);
     const version = g.version ?? profile.vrrp.version;
     const advertInt = g.advertInt ?? profile.vrrp.advertInt;
     if (version === 2 && !Number.isInteger(advertInt)) {
@@ -493,7 +529,8 @@ export function resolveLab(spec: LabSpec, options: ResolveOptions = {}): LabMode
         problems.add(`${mat}/priority`, m.priority, `same priority as ${priorities.get(m.priority)}`, 'give every member of a VRRP group a different priority so the master is chosen by design');
       }
       priorities.set(m.priority, m.container);
-      const nic = container.nics.find((n) => n.subnet === subnet.name);
+      if (!subnet) return;
+      const nic = container.nics.find((n) => n.subnet === subnet!.name);
       if (!nic) {
         problems.add(`${mat}/container`, m.container, `has no NIC in subnet ${subnet.name}, where VIP ${g.vip} lives`, `add a NIC on a bridge of subnet ${subnet.name}`);
         return;
@@ -501,7 +538,7 @@ export function resolveLab(spec: LabSpec, options: ResolveOptions = {}): LabMode
       const skew = version === 2 ? (256 - m.priority) / 256 : ((256 - m.priority) * advertInt) / 256;
       members.push({ container: m.container, priority: m.priority, ifname: nic.ifname, address: nic.address, masterDownInterval: round3(3 * advertInt + skew) });
     });
-    if (members.length === 0) return;
+    if (!subnet || members.length === 0) return;
     const master = [...members].sort((x, y) => y.priority - x.priority)[0].container;
     const virtualMac = g.virtualMac ?? profile.vrrp.virtualMac;
     vrrp.push({
@@ -532,7 +569,7 @@ export function resolveLab(spec: LabSpec, options: ResolveOptions = {}): LabMode
       backendNames.add(b.name);
     });
     const knownBackend = (name: string, at: string) => {
-      if (!backendNames.has(name)) problems.add(at, name, 'unknown backend', `backends: ${list(backendNames)}`);
+      if (!backendNames.has(name) && !leftOut('backends', name)) problems.add(at, name, 'unknown backend', `backends: ${list(backendNames)}`);
     };
     const ports = new Map<number, string>();
     const frontendNames = new Set<string>();

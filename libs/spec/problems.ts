@@ -13,8 +13,10 @@ export class SpecError extends Error {
     readonly problems: Problem[],
     /** The parsed spec, when there is one: pointers through its named elements show their names. */
     readonly document?: unknown,
+    /** Said after the problems: what could not be checked yet. */
+    readonly note?: string,
   ) {
-    super(formatProblems(source, problems, { document }));
+    super(formatProblems(source, problems, { document, note }));
     this.name = 'SpecError';
   }
 }
@@ -26,7 +28,7 @@ function showValue(value: unknown): string {
 }
 
 /** `source: N problems` (or warnings), then each with its pointer, value, why and hint. */
-export function formatProblems(source: string, problems: Problem[], options: { document?: unknown; kind?: 'problem' | 'warning' } = {}): string {
+export function formatProblems(source: string, problems: Problem[], options: { document?: unknown; kind?: 'problem' | 'warning'; note?: string } = {}): string {
   const kind = options.kind ?? 'problem';
   const count = problems.length === 1 ? `1 ${kind}` : `${problems.length} ${kind}s`;
   const lines = [`${source}: ${count}`];
@@ -35,6 +37,7 @@ export function formatProblems(source: string, problems: Problem[], options: { d
     lines.push(`    ${p.message}`);
     lines.push(`    hint: ${p.hint}`);
   }
+  if (options.note) lines.push(`  ${options.note}`);
   return lines.join('\n');
 }
 

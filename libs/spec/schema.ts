@@ -24,11 +24,12 @@ function toProblem(error: ErrorObject, spec: unknown): Problem | null {
     case 'additionalProperties': {
       const name = String(error.params.additionalProperty);
       const at = `${error.instancePath}${pointer(name)}`;
+      const meant = Object.keys(properties).find((p) => editDistance(p.toLowerCase(), name.toLowerCase()) <= 2);
       return {
         pointer: at,
         value: valueAt(spec, at),
         message: `unknown property "${name}"`,
-        hint: `allowed here: ${Object.keys(properties).join(', ')}`,
+        hint: `${meant ? `did you mean "${meant}"? ` : ''}allowed here: ${Object.keys(properties).join(', ')}`,
       };
     }
     case 'required': {
@@ -60,6 +61,17 @@ function toProblem(error: ErrorObject, spec: unknown): Problem | null {
     default:
       return { pointer: error.instancePath, value: error.data, message: error.message ?? error.keyword, hint: hintOf(error) };
   }
+}
+
+/** Levenshtein distance: how many letters to add, drop or change to turn one word into the other. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) row.push(Math.min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1)));
+    previous = row;
+  }
+  return previous[b.length];
 }
 
 /** Returns the problems ajv finds; an empty list means the document has the spec's shape. */
