@@ -1,7 +1,9 @@
-// Spanning-tree predictions checked by hand against 802.1D for three topologies, and after faults.
+// Spanning-tree predictions checked by hand against 802.1D for three topologies, after faults, and
+// how long the tree takes after a link failure depending on which end goes down.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spanningTree } from '../libs/model/spanning-tree';
+import { interSwitchLinks, linkFailureConvergence } from '../libs/model/link-failure';
 import type { LabModel } from '../libs/model/types';
 import type { LabSpec } from '../libs/spec/types';
 import { fixtureModel, modelOf, practica6 } from './helpers';
@@ -68,6 +70,45 @@ test('practica6: the tree adapts to every single inter-switch link failure', () 
   assert.equal(rootPorts(cut), { vswout1: 'to-swout1', vswout2: 'to-swout2', swout1: 'to-vswout2', swout2: null });
   assert.is(cut.bridges.find((b) => b.bridge === 'vswout1')!.rootPathCost, 12);
   assert.is(stateOf(cut, 'vswout1', 'to-swout2'), 'disabled/disabled');
+});
+
+test('a port taken down on one end only: the far end keeps carrier, hears nothing and is designated', () => {
+  const model = practica6();
+  const tree = spanningTree(model.bridges, { downPorts: [{ bridge: 'swout2', ifname: 'to-vswout1' }] });
+  assert.is(stateOf(tree, 'swout2', 'to-vswout1'), 'disabled/disabled');
+  // With the cable pulled both ends are disabled; here vswout1's end is up and alone on its segment.
+  assert.is(stateOf(tree, 'vswout1', 'to-swout2'), 'designated/forwarding');
+  assert.equal(rootPorts(tree), { vswout1: 'to-swout1', vswout2: 'to-swout2', swout1: 'to-vswout2', swout2: null });
+  assert.is(stateOf(spanningTree(model.bridges, { downSegments: ['swout2:vswout1'] }), 'vswout1', 'to-swout2'), 'disabled/disabled');
+});
+
+test('link failures in practica6: the end taken down decides whether the bridge that listened sees it', () => {
+  const model = practica6();
+  const predict = (link: string, how: 'down' | 'unplug', end: 0 | 1 = 0) => {
+    const p = linkFailureConvergence(model, how === 'down' ? { link, how, end } : { link, how });
+    return `${p.case} ${p.minMs / 1000}-${p.maxMs / 1000}`;
+  };
+  // swout1 reaches the root through to-vswout1: down on swout1 it sees the failure at once;
+  // down on vm1 its port keeps carrier and the last BPDU ages out first (max_age 20 − hello 2 … 20).
+  assert.is(predict('swout1:vswout1', 'down', 0), 'seen 30-30');
+  assert.is(predict('swout1:vswout1', 'down', 1), 'unseen 48-50');
+  // The root's side of a link is designated: downing it there leaves vswout1's root port unaware.
+  assert.is(predict('swout2:vswout1', 'down', 0), 'unseen 48-50');
+  assert.is(predict('swout2:vswout1', 'down', 1), 'seen 30-30');
+  assert.is(predict('swout2:vswout1', 'unplug'), 'seen 30-30');
+  assert.is(predict('swout2:vswout2', 'down', 0), 'unseen 48-50');
+  // The blocked link: down on its blocked end nothing changes; down on vswout2, swout1's alternate
+  // port ages out and ends up forwarding onto the dead link.
+  assert.is(predict('swout1:vswout2', 'down', 0), 'no-change 0-0');
+  assert.is(predict('swout1:vswout2', 'unplug'), 'no-change 0-0');
+  assert.is(predict('swout1:vswout2', 'down', 1), 'unseen 48-50');
+  const p = linkFailureConvergence(model, { link: 'swout2:vswout1', how: 'down', end: 0 });
+  assert.equal(p.rootPortLost, [{ bridge: 'vswout1', port: 'to-swout2', sees: false }]);
+  assert.match(p.why, 'vswout1 to-swout2 (root port) keeps carrier and does not see it');
+  assert.equal(p.faults, { downPorts: [{ bridge: 'swout2', ifname: 'to-vswout1' }] });
+  const fast = linkFailureConvergence(practica6('fast'), { link: 'swout2:vswout1', how: 'down', end: 0 });
+  assert.equal([fast.minMs, fast.maxMs], [9000, 10000]);
+  assert.equal(interSwitchLinks(model).map((l) => l.id), ['swout1:vswout1', 'swout1:vswout2', 'swout2:vswout1', 'swout2:vswout2']);
 });
 
 test('practica6: losing root swout2 elects the lowest MAC, vswout1', () => {

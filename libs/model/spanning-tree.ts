@@ -18,10 +18,15 @@ export interface StpBridgeInput {
 }
 
 export interface StpFaults {
-  /** Segments (link ids, VXLAN names) that are cut. */
+  /** Segments (link ids, VXLAN names) that are cut: every port on them loses carrier. */
   downSegments?: string[];
   /** Bridges that are down (all their ports disabled). */
   downBridges?: string[];
+  /**
+   * Ports taken down on one end only (`ip link set … down`): the other ports of their segment
+   * keep carrier, hear nothing from them and end up designated.
+   */
+  downPorts?: Array<{ bridge: string; ifname: string }>;
 }
 
 /** A priority vector: root id, root path cost, designated bridge id, designated port id, receiving port id. */
@@ -43,13 +48,15 @@ interface Attachment {
 export function spanningTree(bridges: StpBridgeInput[], faults: StpFaults = {}): SpanningTreeModel {
   const downSegments = new Set(faults.downSegments ?? []);
   const downBridges = new Set(faults.downBridges ?? []);
+  const downPorts = new Set((faults.downPorts ?? []).map((p) => `${p.bridge}/${p.ifname}`));
   const active = bridges.filter((b) => b.stp && !downBridges.has(b.name));
+  const isDown = (bridge: StpBridgeInput, port: StpBridgeInput['ports'][number]) => downSegments.has(port.segment) || downPorts.has(`${bridge.name}/${port.ifname}`);
 
   // Which STP ports share each segment.
   const segments = new Map<string, Attachment[]>();
   for (const bridge of active) {
     for (const port of bridge.ports) {
-      if (downSegments.has(port.segment)) continue;
+      if (isDown(bridge, port)) continue;
       const list = segments.get(port.segment) ?? [];
       list.push({ bridge, port });
       segments.set(port.segment, list);
@@ -70,7 +77,7 @@ export function spanningTree(bridges: StpBridgeInput[], faults: StpFaults = {}):
         rootPort: null,
       };
       for (const port of bridge.ports) {
-        if (downSegments.has(port.segment)) continue;
+        if (isDown(bridge, port)) continue;
         for (const peer of peersOf(bridge, port)) {
           if (peer.bridge === bridge) continue;
           const offered = best.get(peer.bridge.name)!.vector;
@@ -94,7 +101,7 @@ export function spanningTree(bridges: StpBridgeInput[], faults: StpFaults = {}):
   for (const bridge of bridges.filter((b) => b.stp)) {
     for (const port of bridge.ports) {
       const base = { bridge: bridge.name, ifname: port.ifname, portId: port.portId, cost: port.cost };
-      if (!active.includes(bridge) || downSegments.has(port.segment)) {
+      if (!active.includes(bridge) || isDown(bridge, port)) {
         ports.push({ ...base, role: 'disabled', state: 'disabled', designatedBridge: '', designatedPort: '' });
         continue;
       }

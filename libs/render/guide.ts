@@ -2,6 +2,7 @@
 // each checkpoint as commands with expected output, fault drills, the handout's questions.
 import type { LabModel, StpPortPrediction } from '../model/types';
 import { userPathToRoot } from '../model/paths';
+import { interSwitchLinks, linkFailureConvergence, type LinkFailurePrediction } from '../model/link-failure';
 import { render } from './template';
 
 const id = (name: string) => name.replace(/[^A-Za-z0-9_]/g, '_');
@@ -70,11 +71,19 @@ function l3Diagram(model: LabModel): string {
   return lines.join('\n');
 }
 
+/** Each end of each inter-switch link taken down, as the guide tells students to, with what to expect. */
+function linkFailures(model: LabModel): Array<{ vm: string; ifname: string; p: LinkFailurePrediction }> {
+  return interSwitchLinks(model).flatMap((link) =>
+    ([0, 1] as const).map((end) => ({ vm: link.ends[end].vm, ifname: link.ends[end].ifname, p: linkFailureConvergence(model, { link: link.id, how: 'down', end }) })),
+  );
+}
+
 export function renderGuide(model: LabModel): string {
   return render('guide/README.md.ejs', model, {
     l2Diagram: l2Diagram(model),
     l3Diagram: l3Diagram(model),
     whyBlocked: (p: StpPortPrediction) => whyBlocked(model, p),
     userPathToRoot: (user: string) => userPathToRoot(model, user),
+    linkFailures: linkFailures(model),
   });
 }
