@@ -52,6 +52,29 @@ test('render: writes the lab; a bad spec leaves the output folder untouched', ()
   }
 });
 
+test('render --scenario curso3: the embedded second lab; the first render ends with the summary table too', () => {
+  const out = mkdtempSync(join(tmpdir(), 'lab-curso3-'));
+  try {
+    const valid = lab('validate', '--scenario', 'curso3');
+    assert.is(valid.status, 0, valid.stderr);
+    assert.match(valid.stdout, 'curso3 (embedded): valid (lab curso3, profile fast)');
+    assert.is(valid.stderr, '');
+    const first = lab('render', '--scenario', 'curso3', '--out-dir', out);
+    assert.is(first.status, 0, first.stderr);
+    assert.is(first.stderr, '');
+    const files = readdirSync(join(out, 'curso3'), { recursive: true }).length;
+    assert.match(first.stdout, /^file\s+result$/m);
+    assert.match(first.stdout, /^lab\.json\s+created$/m);
+    assert.match(first.stdout, /^Vagrantfile\s+created$/m);
+    assert.match(first.stdout, /^\d+ create$/m);
+    assert.ok(files > 0);
+    const again = lab('render', '--scenario', 'curso3', '--out-dir', out);
+    assert.match(again.stdout, /^\d+ unchanged$/m);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
 test('every command that acts on a rendered lab takes it as --lab or as the word after the command', () => {
   const missing = join(tmpdir(), 'no-such-parent', 'curso');
   for (const args of [

@@ -4,7 +4,11 @@ import { join } from 'path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { renderLab, renderLabJson } from '../libs/render';
+import { reachabilityWarnings } from '../libs/model/reachability';
+import { buildLab, readScenario } from '../libs/spec/load';
 import { fixtureModel, practica6, updateGolden } from './helpers';
+
+const curso3 = () => buildLab(readScenario('curso3'), { source: 'curso3' });
 
 function golden(name: string, actual: string) {
   const path = join(__dirname, 'golden', name);
@@ -19,6 +23,32 @@ test('practica6 model equals the golden lab.json', () => {
 
 test('triple model equals its golden lab.json', () => {
   golden('triple.lab.json', renderLabJson(fixtureModel('triple')));
+});
+
+test('curso3 model equals its golden lab.json', () => {
+  golden('curso3.lab.json', renderLabJson(curso3()));
+});
+
+test('curso3: three hypervisors, two balancers, six weighted servers, /static routed, fast, VXLAN by head-end replication', () => {
+  const m = curso3();
+  assert.is(m.profile, 'fast');
+  assert.equal(m.vms.filter((v) => v.kind === 'hypervisor').map((v) => [v.name, v.containers.join(',')]), [
+    ['h1', 'lb1,web1,web2'],
+    ['h2', 'lb2,web3,web4'],
+    ['h3', 'web5,web6'],
+  ]);
+  const h = m.haproxy!;
+  assert.equal(h.balancers, ['lb1', 'lb2']);
+  assert.equal(h.frontends[0].routes, [{ path: '/static', backend: 'estaticos' }]);
+  const [servidores, estaticos] = h.backends;
+  assert.equal([servidores.name, servidores.cookie], ['servidores', true]);
+  assert.equal(servidores.servers.map((s) => `${s.name}=${s.weight}`), ['web1=1', 'web2=1', 'web3=1', 'web4=1', 'web5=2', 'web6=2']);
+  assert.equal([estaticos.name, estaticos.servers.map((s) => s.name)], ['estaticos', ['web2', 'web4', 'web6']]);
+  const seg = m.vxlan[0];
+  assert.equal([seg.headEndReplication, seg.members.map((x) => x.bridge)], [true, ['int1', 'int2', 'int3']]);
+  assert.equal(seg.members[2].remotes, ['172.16.2.11', '172.16.2.12']);
+  assert.equal([m.vrrp[0].vip, m.vrrp[0].master, m.vrrp[0].version], ['172.16.2.254', 'lb1', 3]);
+  assert.equal(reachabilityWarnings(m), []);
 });
 
 test('practica6 carries every address, priority and link of the handout', () => {
@@ -112,6 +142,9 @@ test('determinism: rendering twice gives byte-identical files', () => {
   const t1 = renderLab(fixtureModel('triple'));
   const t2 = renderLab(fixtureModel('triple'));
   for (const path of Object.keys(t1)) assert.ok(t1[path] === t2[path], path);
+  const c1 = renderLab(curso3());
+  const c2 = renderLab(curso3());
+  for (const path of Object.keys(c1)) assert.ok(c1[path] === c2[path], path);
 });
 
 test.run();

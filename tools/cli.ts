@@ -6,7 +6,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import type { ProfileName } from '../libs/spec/profiles';
 import { SpecError } from '../libs/spec/problems';
-import { buildLab, defaultScenario, specSource } from '../libs/spec/load';
+import { defaultScenario, embeddedScenarios, loadLab, specSource, type SpecChoice } from '../libs/spec/load';
 import { renderLab } from '../libs/render';
 import { summaryTable } from '../libs/render/regenerate';
 import { regenerateLab } from '../libs/render/write';
@@ -20,11 +20,14 @@ import { fromCaller, labWordAsOption } from './cli-paths';
 
 const workspaceRoot = resolve(__dirname, '..');
 
-function loadModel(spec: string | undefined, options: { profile?: ProfileName; name?: string }) {
+/** The model of a spec file or embedded scenario, the name reports call it by, and its warnings (null when none). */
+function loadModel(choice: SpecChoice, options: { profile?: ProfileName; name?: string }) {
   const read = (path: string) => (existsSync(path) ? readFileSync(path, 'utf8') : undefined);
-  const { text, source } = specSource(spec, read, 'give the path of a JSON lab spec, relative to the folder you run the command in', (path) => fromCaller(path));
-  return buildLab(text, { ...options, source });
+  const hint = 'give the path of a JSON lab spec, relative to the folder you run the command in';
+  const { text, source } = specSource(choice, { read, locate: (path) => fromCaller(path), hint });
+  return { ...loadLab(text, { ...options, source }), source };
 }
+const warn = (report: string | null) => report && process.stderr.write(`${report}\n`);
 
 function fail(error: unknown): never {
   process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
@@ -139,6 +142,7 @@ const twinCommands = (y: ReturnType<typeof yargs>) =>
 
 
 const profileOption = { choices: ['seed', 'fast'] as const, describe: 'timer preset (default: the spec\'s, else seed)' };
+const scenarioOption = { choices: embeddedScenarios(), describe: `an embedded scenario instead of a spec file (default ${defaultScenario})` };
 
 void yargs(labWordAsOption(hideBin(process.argv)))
   .scriptName('lab')
@@ -146,14 +150,15 @@ void yargs(labWordAsOption(hideBin(process.argv)))
   .command(
     'validate [spec]',
     'validate a lab spec and print a summary of the resolved lab',
-    (y) => y.positional('spec', { type: 'string', describe: 'spec file (default: embedded practica6)' }).option('profile', profileOption),
+    (y) => y.positional('spec', { type: 'string', describe: 'spec file (default: embedded practica6)' }).option('scenario', scenarioOption).option('profile', profileOption),
     (argv) => {
       try {
-        const model = loadModel(argv.spec, { profile: argv.profile });
+        const { model, source, warningReport } = loadModel(argv, { profile: argv.profile });
+        warn(warningReport);
         const tree = model.spanningTree;
         process.stdout.write(
           [
-            `${argv.spec ?? defaultScenario}: valid (lab ${model.name}, profile ${model.profile})`,
+            `${source}: valid (lab ${model.name}, profile ${model.profile})`,
             `  ${model.vms.length} VMs, ${model.bridges.length} bridges, ${model.links.length} links, ${model.containers.length} containers`,
             `  STP root: ${tree.domains.map((d) => `${d.root} (${d.rootId})`).join(', ') || 'none'}`,
             `  blocked ports: ${tree.blocked.map((p) => `${p.bridge}/${p.ifname}`).join(', ') || 'none'}`,
@@ -171,6 +176,7 @@ void yargs(labWordAsOption(hideBin(process.argv)))
     (y) =>
       y
         .positional('spec', { type: 'string', describe: 'spec file (default: embedded practica6)' })
+        .option('scenario', scenarioOption)
         .option('profile', profileOption)
         .option('name', { type: 'string', describe: 'lab name and folder (default: the spec\'s)' })
         .option('out-dir', { type: 'string', default: join(workspaceRoot, 'out'), describe: 'parent folder of the lab folder' })
@@ -178,7 +184,8 @@ void yargs(labWordAsOption(hideBin(process.argv)))
         .option('dry-run', { type: 'boolean', default: false, describe: 'print what each file would get; write nothing' }),
     (argv) => {
       try {
-        const model = loadModel(argv.spec, { profile: argv.profile, name: argv.name });
+        const { model, warningReport } = loadModel(argv, { profile: argv.profile, name: argv.name });
+        warn(warningReport);
         const files = renderLab(model);
         const dir = join(fromCaller(argv.outDir), model.name);
         const plan = regenerateLab(files, dir, { force: argv.force, dryRun: argv.dryRun });
@@ -200,6 +207,7 @@ void yargs(labWordAsOption(hideBin(process.argv)))
     (y) =>
       y
         .positional('spec', { type: 'string', describe: 'spec file (default: embedded practica6)' })
+        .option('scenario', scenarioOption)
         .option('profile', { choices: ['seed', 'fast'] as const, describe: 'one profile (default: both, side by side)' })
         .option('runs', { type: 'number', default: 3, describe: 'runs per drill' })
         .option('drill', { type: 'string', array: true, describe: 'only these drills' })
@@ -212,9 +220,10 @@ void yargs(labWordAsOption(hideBin(process.argv)))
       chmodSync(base, 0o755);
       try {
         for (const profile of argv.profile ? [argv.profile] : (['seed', 'fast'] as const)) {
-          const model = loadModel(argv.spec, { profile, name: undefined });
+          const { model, warningReport } = loadModel(argv, { profile, name: undefined });
+          warn(warningReport);
           const name = `${model.name}-${profile}`.slice(0, 31);
-          const files = renderLab(loadModel(argv.spec, { profile, name }));
+          const files = renderLab(loadModel(argv, { profile, name }).model);
           const dir = join(base, name);
           regenerateLab(files, dir);
           const lab = loadTwinLab(dir);

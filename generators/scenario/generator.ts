@@ -2,37 +2,31 @@
 import { logger, type Tree } from '@nx/devkit';
 import { existsSync, readFileSync } from 'fs';
 import { isAbsolute, join, relative } from 'path';
-import { buildLab, specSource } from '../../libs/spec/load';
+import { loadLab, specSource, type SpecChoice } from '../../libs/spec/load';
 import { SpecError } from '../../libs/spec/problems';
 import { renderLab } from '../../libs/render';
 import { planRegeneration, planWrites, summaryTable } from '../../libs/render/regenerate';
 import { isExecutable } from '../../libs/render/write';
 import type { ScenarioGeneratorSchema } from './schema';
 
-function readSpec(tree: Tree, spec: string | undefined): { text: string; source: string } {
+function readSpec(tree: Tree, choice: SpecChoice): { text: string; source: string } {
   const locate = (path: string) => (isAbsolute(path) ? path : join(tree.root, path));
   const read = (absolute: string) => {
     const inTree = relative(tree.root, absolute);
     if (!inTree.startsWith('..') && tree.exists(inTree)) return tree.read(inTree, 'utf-8')!;
     return existsSync(absolute) ? readFileSync(absolute, 'utf8') : undefined;
   };
-  return specSource(spec, read, 'pass a path relative to the workspace root, or leave --spec out for practica6', locate);
+  return specSource(choice, { read, locate, hint: 'pass a path relative to the workspace root, or leave --spec out for an embedded scenario' });
 }
 
+/** Conflict markers left by a regeneration: the user's to resolve. */
+export class ConflictError extends Error {}
+
+/** Renders the lab; a bad spec throws a SpecError before anything is written to the tree. */
 export async function scenarioGenerator(tree: Tree, options: ScenarioGeneratorSchema) {
-  let model;
-  try {
-    const { text, source } = readSpec(tree, options.spec);
-    model = buildLab(text, { source, name: options.name, profile: options.profile });
-  } catch (error) {
-    if (error instanceof SpecError) {
-      // A readable list of problems, not a stack trace; nothing has been written.
-      const clean = new Error(error.message);
-      clean.stack = error.message;
-      throw clean;
-    }
-    throw error;
-  }
+  const { text, source } = readSpec(tree, { spec: options.spec, scenario: options.scenario });
+  const { model, warningReport } = loadLab(text, { source, name: options.name, profile: options.profile });
+  if (warningReport) logger.warn(warningReport);
   const files = renderLab(model);
   const dir = join(options.outDir ?? 'out', model.name);
   // Hand edits survive: each file is replaced, kept, merged or flagged (see regenerate.ts).
@@ -47,14 +41,33 @@ export async function scenarioGenerator(tree: Tree, options: ScenarioGeneratorSc
   const root = model.spanningTree.domains.map((d) => d.root).join(', ');
   return () => {
     logger.info(`${model.name}: ${Object.keys(files).length} files in ${dir}/ (profile ${model.profile}; STP root ${root})`);
-    if (plan.conflicts.length > 0) {
-      // Nx exits 0 unless something throws; the files are written by now, markers included.
-      const message = `${plan.conflicts.length} file(s) have conflict markers to resolve: ${plan.conflicts.join(', ')}`;
-      const error = new Error(message);
-      error.stack = message;
-      throw error;
-    }
+    // The files are written by now, markers included.
+    if (plan.conflicts.length > 0) throw new ConflictError(`${plan.conflicts.length} file(s) have conflict markers to resolve: ${plan.conflicts.join(', ')}`);
   };
 }
 
-export default scenarioGenerator;
+/**
+ * A user's mistake ends the run with our report and exit status 1. Thrown, Nx would print it as
+ * its own error and add "Pass --verbose to see the stacktrace." (a stack that says nothing here).
+ */
+function exitForUserError(error: unknown): never {
+  if (!(error instanceof SpecError || error instanceof ConflictError)) throw error;
+  process.stderr.write(`${error.message}\n`);
+  process.exit(1);
+}
+
+/** What `nx g lab:scenario` runs (generators.json names this module's default export). */
+export default async function nxScenarioGenerator(tree: Tree, options: ScenarioGeneratorSchema) {
+  try {
+    const afterWrite = await scenarioGenerator(tree, options);
+    return () => {
+      try {
+        afterWrite();
+      } catch (error) {
+        exitForUserError(error);
+      }
+    };
+  } catch (error) {
+    exitForUserError(error);
+  }
+}

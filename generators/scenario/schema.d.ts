@@ -1,5 +1,6 @@
 export interface ScenarioGeneratorSchema {
   spec?: string;
+  scenario?: string;
   name?: string;
   profile?: 'seed' | 'fast';
   outDir?: string;

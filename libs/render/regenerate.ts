@@ -122,9 +122,9 @@ export function planWrites(plan: Plan): { write: FileMap; remove: string[] } {
   return { write, remove };
 }
 
-/** The table a render ends with: every file that did not simply stay or appear, then counts. */
+/** The table every render ends with, the first one too: every file that did not stay as it was, then counts. */
 export function summaryTable(plan: Plan, dryRun = false): string {
-  const notable = plan.outcomes.filter((o) => o.action !== 'unchanged' && o.action !== 'create');
+  const notable = plan.outcomes.filter((o) => o.action !== 'unchanged');
   const width = Math.max(4, ...notable.map((o) => o.path.length));
   const lines: string[] = [];
   if (notable.length > 0) {

@@ -1,9 +1,10 @@
 // Text or object → validated spec → resolved model. Every failure is a SpecError listing all problems.
-import { readFileSync } from 'fs';
+import { readdirSync, readFileSync } from 'fs';
 import { join } from 'path';
+import { reachabilityWarnings } from '../model/reachability';
 import { resolveLab, type ResolveOptions } from '../model/resolve';
 import type { LabModel } from '../model/types';
-import { namedPointer, SpecError, type Problem } from './problems';
+import { formatProblems, namedPointer, SpecError, type Problem } from './problems';
 import { structuralProblems } from './schema';
 import { soundPart } from './sound-part';
 import type { LabSpec } from './types';
@@ -49,24 +50,55 @@ export function buildLab(text: string, options: ResolveOptions & { source: strin
   throw new SpecError(options.source, [...structural, ...semantic], document, note);
 }
 
+/** The scenarios that ship with the project, by name (libs/spec/scenarios/<name>.json). */
+export function embeddedScenarios(): string[] {
+  return readdirSync(scenariosDir).filter((f) => f.endsWith('.json')).map((f) => f.replace(/\.json$/, '')).sort();
+}
+
+/**
+ * buildLab for people: the model, and the warnings about a lab that is valid but cut off somewhere
+ * (see reachability.ts) as a report in the errors' format, or null when there are none.
+ */
+export function loadLab(text: string, options: ResolveOptions & { source: string }): { model: LabModel; warnings: Problem[]; warningReport: string | null } {
+  const model = buildLab(text, options);
+  const warnings = reachabilityWarnings(model);
+  const warningReport = warnings.length > 0 ? formatProblems(options.source, warnings, { document: JSON.parse(text), kind: 'warning' }) : null;
+  return { model, warnings, warningReport };
+}
+
 export function readScenario(name: string): string {
   return readFileSync(join(scenariosDir, `${name}.json`), 'utf8');
 }
 
-/**
- * The spec's text and the name errors call it by: the file `spec`, read through `read` (the Nx
- * tree or the file system; undefined when missing) at `locate(spec)`, its absolute path, which
- * a missing file is reported with; or the embedded default when none is given.
- */
-export function specSource(
-  spec: string | undefined,
-  read: (path: string) => string | undefined,
-  hint: string,
-  locate: (path: string) => string,
-): { text: string; source: string } {
-  if (!spec) return { text: readScenario(defaultScenario), source: `${defaultScenario} (embedded)` };
-  const path = locate(spec);
-  const text = read(path);
-  if (text === undefined) throw new SpecError(spec, [{ pointer: '', value: path, message: 'spec file not found', hint }]);
+/** How a user picks the spec: a file of theirs, or an embedded scenario by name (default practica6). */
+export interface SpecChoice {
+  spec?: string;
+  scenario?: string;
+}
+
+/** How a spec file is found: `locate` makes its path absolute (a missing file is reported with it), `read` reads it (undefined when missing). */
+export interface SpecFiles {
+  read: (path: string) => string | undefined;
+  locate: (path: string) => string;
+  /** What to do about a missing file, in the caller's words. */
+  hint: string;
+}
+
+/** The spec's text and the name errors call it by. */
+export function specSource(choice: SpecChoice, files: SpecFiles): { text: string; source: string } {
+  const { spec, scenario } = choice;
+  if (spec && scenario) {
+    throw new SpecError(spec, [{ pointer: '', value: scenario, message: 'a spec file and an embedded scenario were both given', hint: 'give a spec file of yours or --scenario, not both' }]);
+  }
+  if (!spec) {
+    const name = scenario ?? defaultScenario;
+    if (!embeddedScenarios().includes(name)) {
+      throw new SpecError(`scenario ${name}`, [{ pointer: '', value: name, message: 'no embedded scenario has this name', hint: `embedded scenarios: ${embeddedScenarios().join(', ')}` }]);
+    }
+    return { text: readScenario(name), source: `${name} (embedded)` };
+  }
+  const path = files.locate(spec);
+  const text = files.read(path);
+  if (text === undefined) throw new SpecError(spec, [{ pointer: '', value: path, message: 'spec file not found', hint: files.hint }]);
   return { text, source: spec };
 }
