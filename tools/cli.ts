@@ -108,7 +108,7 @@ const twinCommands = (y: ReturnType<typeof yargs>) =>
     )
     .command(
       'exec <node>',
-      'run a command on a node (VM, switch, user or container): twin exec usuario -- curl …',
+      'run a command on a node (VM, switch, user or container): twin exec [lab] usuario -- curl …',
       (a) => a.positional('node', { type: 'string', demandOption: true }).option('lab', labOption),
       (argv) => {
         try {
