@@ -125,6 +125,7 @@ export function soundPart(document: unknown, problems: Problem[]): SoundPart {
     } else if (problem.message.startsWith('unknown property') && parse(at).length === 1) {
       // A misspelt top-level collection: whatever refers to it may be unknown now.
       remove(spec, at);
+      leftOut.push(at);
       for (const kind of ALL_KINDS) setAside.unnamed.add(kind);
     } else {
       // The lab's name, its subnets or hypervisors as a whole: nothing sound to check.
