@@ -94,7 +94,7 @@ export function resolveLab(spec: LabSpec, options: ResolveOptions = {}): LabMode
   const setAside = options.setAside ?? nothingSetAside();
   /** Names whose definition has a problem of its own or was set aside: references to them are not reported again. */
   const unresolved = new Set<string>();
-  const leftOut = (kind: RefKind, name: string) => unresolved.has(name) || setAside.names[kind].has(name) || setAside.unnamed.has(kind);
+  const brokenOrSetAside = (kind: RefKind, name: string) => unresolved.has(name) || setAside.names[kind].has(name) || setAside.unnamed.has(kind);
 
   // Subnets.
   const subnets = new Map<string, Cidr & { name: string; cidr: string; mtu: number }>();
@@ -120,7 +120,7 @@ export function resolveLab(spec: LabSpec, options: ResolveOptions = {}): LabMode
   });
   const knownSubnet = (name: string, at: string): boolean => {
     if (subnets.has(name)) return true;
-    if (!leftOut('subnets', name)) problems.add(at, name, 'unknown subnet', `declared subnets: ${list(subnets.keys())}`);
+    if (!brokenOrSetAside('subnets', name)) problems.add(at, name, 'unknown subnet', `declared subnets: ${list(subnets.keys())}`);
     return false;
   };
   const checkAddress = (address: string, subnet: string, at: string): void => {
@@ -234,7 +234,7 @@ export function resolveLab(spec: LabSpec, options: ResolveOptions = {}): LabMode
       problems.add(at, name, 'a link cannot end on a hypervisor itself', `link one of its bridges: ${list(vm.bridges)}`);
       return null;
     }
-    if (leftOut('nodes', name)) return null;
+    if (brokenOrSetAside('nodes', name)) return null;
     const known = [...bridges.keys(), ...[...vms.values()].filter((v) => v.kind === 'user').map((v) => v.name)];
     problems.add(at, name, 'unknown link end: no switch, user or hypervisor bridge has this name', `known ends: ${list(known)}`);
     return null;
@@ -323,12 +323,12 @@ export function resolveLab(spec: LabSpec, options: ResolveOptions = {}): LabMode
     const underlay = knownSubnet(seg.underlay, `${at}/underlay`) ? subnets.get(seg.underlay)! : null;
     const members: VxlanModel['members'] = [];
     const hostsSeen = new Set<string>();
-    let segmentSubnet: { subnet: string } | null = null;
+    let firstBridge: BridgeModel | null = null;
     seg.bridges.forEach((name, j) => {
       const bridge = bridges.get(name);
       const bat = `${at}/bridges/${j}`;
       if (!bridge || vms.get(bridge.vm)!.kind !== 'hypervisor') {
-        if (!bridge && leftOut('nodes', name)) return;
+        if (!bridge && brokenOrSetAside('nodes', name)) return;
         const known = [...bridges.values()].filter((b) => vms.get(b.vm)!.kind === 'hypervisor').map((b) => b.name);
         problems.add(bat, name, 'unknown bridge: not a bridge of any hypervisor', `hypervisor bridges: ${list(known)}`);
         return;
@@ -338,9 +338,9 @@ export function resolveLab(spec: LabSpec, options: ResolveOptions = {}): LabMode
         return;
       }
       hostsSeen.add(bridge.vm);
-      segmentSubnet ??= bridge;
-      if (segmentSubnet.subnet !== bridge.subnet) {
-        problems.add(bat, name, `is in subnet ${bridge.subnet}, the segment's first bridge in ${segmentSubnet.subnet}`, 'a segment joins bridges of one subnet');
+      firstBridge ??= bridge;
+      if (firstBridge.subnet !== bridge.subnet) {
+        problems.add(bat, name, `is in subnet ${bridge.subnet}, the segment's first bridge in ${firstBridge.subnet}`, 'a segment joins bridges of one subnet');
         return;
       }
       if (!underlay) return;
@@ -382,7 +382,7 @@ export function resolveLab(spec: LabSpec, options: ResolveOptions = {}): LabMode
     if (!host) {
       unresolved.add(c.name);
       const hypervisors = [...vms.values()].filter((v) => v.kind === 'hypervisor').map((v) => v.name);
-      if (vm || !leftOut('nodes', c.host)) {
+      if (vm || !brokenOrSetAside('nodes', c.host)) {
         problems.add(`${at}/host`, c.host, vm ? `${c.host} is a ${vm.kind} VM, not a hypervisor` : 'unknown hypervisor', `hypervisors: ${list(hypervisors)}`);
       }
     }
@@ -406,7 +406,7 @@ export function resolveLab(spec: LabSpec, options: ResolveOptions = {}): LabMode
         unresolved.add(c.name);
         const hint = host ? `bridges of ${host.name}: ${list(host.bridges)}` : `hypervisor bridges: ${list([...bridges.values()].filter((b) => vms.get(b.vm)!.kind === 'hypervisor').map((b) => b.name))}`;
         if (bridge) problems.add(`${nat}/bridge`, nic.bridge, `bridge ${nic.bridge} is on ${bridge.vm}, not on ${host!.name}`, hint);
-        else if (!leftOut('nodes', nic.bridge)) problems.add(`${nat}/bridge`, nic.bridge, 'unknown bridge', hint);
+        else if (!brokenOrSetAside('nodes', nic.bridge)) problems.add(`${nat}/bridge`, nic.bridge, 'unknown bridge', hint);
       }
       // The address, names and MAC of a NIC do not depend on where its bridge is.
       if (bridge) checkAddress(nic.address, bridge.subnet, `${nat}/address`);
@@ -427,7 +427,7 @@ export function resolveLab(spec: LabSpec, options: ResolveOptions = {}): LabMode
     if (!containers.has(c.name)) containers.set(c.name, model);
   });
   const knownContainer = (name: string, at: string): ContainerModel | null => {
-    if (leftOut('containers', name)) return null;
+    if (brokenOrSetAside('containers', name)) return null;
     const c = containers.get(name);
     if (!c) problems.add(at, name, 'unknown container', `containers: ${list(containers.keys())}`);
     return c ?? null;
@@ -569,7 +569,7 @@ export function resolveLab(spec: LabSpec, options: ResolveOptions = {}): LabMode
       backendNames.add(b.name);
     });
     const knownBackend = (name: string, at: string) => {
-      if (!backendNames.has(name) && !leftOut('backends', name)) problems.add(at, name, 'unknown backend', `backends: ${list(backendNames)}`);
+      if (!backendNames.has(name) && !brokenOrSetAside('backends', name)) problems.add(at, name, 'unknown backend', `backends: ${list(backendNames)}`);
     };
     const ports = new Map<number, string>();
     const frontendNames = new Set<string>();
