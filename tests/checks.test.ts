@@ -5,8 +5,8 @@ import * as assert from 'uvu/assert';
 import { benchMarkdown, targetOf } from '../libs/checks/bench';
 import { vagrantDriver, type ExecResult } from '../libs/checks/driver';
 import { outageOf, parseProbeLog } from '../libs/checks/probe';
-import { rolesOf } from '../libs/checks/suite';
-import { practica6 } from './helpers';
+import { checks, labRolesOf, rolesOf } from '../libs/checks/suite';
+import { fixtureModel, practica6 } from './helpers';
 
 test('outage: from the first failure to the first success after the last failure', () => {
   const samples = parseProbeLog(['1000 ok', '1050 ok', '1100 fail', '1150 fail', '1200 ok', '1250 fail', '1300 ok', 'garbage', '1350 ok'].join('\n'));
@@ -49,6 +49,23 @@ test('the Vagrant driver: vagrant ssh for VMs, lxc exec inside the hypervisor fo
     ['vagrant', 'ssh', 'vm2', '-c', 'sudo lxc stop --force serv3'],
   ]);
   assert.throws(() => d.exec('nobody', 'true'), /unknown node nobody/);
+});
+
+test('the Vagrant driver cannot pull a cable yet, and says so', () => {
+  const d = vagrantDriver(practica6(), '/lab', () => ({ status: 0, stdout: '', stderr: '' }));
+  assert.throws(() => d.fault('swout1:vswout1', 'unplug'), /unplug \(pulling the cable of swout1:vswout1\) is not supported on vagrant/);
+});
+
+test('a lab of switches and users only: the STP checks apply, the service checks say why they do not', () => {
+  const lab = labRolesOf(fixtureModel('external-only'));
+  assert.is(lab.service, null);
+  assert.equal(lab.users, ['usuario', 'usuario2']);
+  const reasons = Object.fromEntries(checks.map((c) => [c.id, c.notApplicable(lab)]));
+  for (const id of ['cp1.stp-on', 'cp1.root', 'cp1.ports', 'cp1.link-failures']) assert.is(reasons[id], null, id);
+  for (const id of ['cp2.roles', 'cp3.vxlan-cut', 'cp4.rotation', 'sec.no-forwarding', 'drill.switch-down']) assert.match(String(reasons[id]), 'no balanced service', id);
+  assert.throws(() => rolesOf(fixtureModel('external-only')), /extonly: the lab has no balanced service/);
+  // practica6 has it all: every check applies.
+  assert.equal(checks.filter((c) => c.notApplicable(labRolesOf(practica6())) !== null).map((c) => c.id), []);
 });
 
 test('bench targets: absolute for fast, within 20% of theory for seed; the report puts profiles side by side', () => {

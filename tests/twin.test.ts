@@ -1,4 +1,4 @@
-// The twin runs practica6 for real: namespaces, kernel STP, VXLAN, keepalived, haproxy, Apache.
+// The twin runs practica6 for real: namespaces, wires, kernel STP, VXLAN, keepalived, haproxy, Apache.
 // Needs root and the Debian packages .ci/run installs. Everything it creates is prefixed with
 // the test lab's name and removed at the end, also when a test fails.
 import { spawn, spawnSync } from 'child_process';
@@ -99,6 +99,21 @@ t('a container sees only its own processes', () => {
   assert.is(shOn(lab, 'serv1', 'pidof apache2 >/dev/null').status, 0);
   assert.is(shOn(lab, 'bal1', 'hostname').stdout.trim(), 'bal1');
   assert.match(shOn(lab, 'bal1', 'cat /etc/keepalived/keepalived.conf').stdout, 'vrrp_instance vrrpext');
+  // Its network came from its own interfaces file (ifupdown-ng records what it brought up).
+  assert.match(shOn(lab, 'bal1', 'cat /etc/network/interfaces').stdout, 'iface eth1 inet static');
+  assert.match(shOn(lab, 'bal1', 'cat /run/ifstate').stdout, 'eth1=eth1 1');
+  assert.match(shOn(lab, 'bal1', 'ip -o link show dev eth1').stdout, 'mtu 1450');
+});
+
+t('restarting one daemon leaves the other daemons\' files mounted as they are (no gap in which one reads empty)', () => {
+  // A keepalived started just before haproxy once read an empty keepalived.conf: haproxy's start
+  // had unmounted and remounted every file of the container.
+  const mountOf = () => shOn(lab, 'bal1', "grep ' /etc/keepalived/keepalived.conf ' /proc/self/mountinfo | cut -d' ' -f1").stdout.trim();
+  const before = mountOf();
+  assert.ok(before, 'keepalived.conf is a bind mount');
+  fault(lab, 'bal1:haproxy', 'down');
+  fault(lab, 'bal1:haproxy', 'up');
+  assert.is(mountOf(), before);
 });
 
 t('running the host network scripts a second time changes nothing', () => {
@@ -175,6 +190,26 @@ t('twin status through the CLI shows VRRP states and STP against the prediction'
   assert.match(cli.stdout, /vrrpext\s+bal1\s+150\s+MASTER/);
   assert.match(cli.stdout, /swout1\s+to-vswout2\s+blocking\s+blocking\s+ok/);
   assert.not.match(cli.stdout, 'DIFFERS');
+});
+
+t('a link taken down leaves the far end\'s carrier up; an unplugged one takes it from both ends', () => {
+  // The blocked link: nothing the other tests need changes when it fails.
+  const carrier = (vm: string, ifname: string) => shOn(lab, vm, `cat /sys/class/net/${ifname}/carrier 2>/dev/null || echo none`).stdout.trim();
+  const ends = () => `${carrier('swout1', 'to-vswout2')} ${carrier('vm2', 'to-swout1')}`;
+  assert.is(ends(), '1 1');
+  try {
+    assert.match(fault(lab, 'swout1:vswout2', 'down'), 'vm2 to-swout1 keeps its carrier');
+    // An interface that is down has no carrier to read.
+    assert.is(ends(), 'none 1');
+    fault(lab, 'swout1:vswout2', 'up');
+    assert.is(ends(), '1 1');
+    fault(lab, 'swout1:vswout2', 'unplug');
+    assert.is(ends(), '0 0');
+  } finally {
+    fault(lab, 'swout1:vswout2', 'up');
+  }
+  assert.is(ends(), '1 1');
+  assert.throws(() => fault(lab, 'vswout1', 'unplug'), /unplug pulls a link's cable: vswout1 is a bridge/);
 });
 
 t('down leaves no namespace, process, mount or veth behind', () => {

@@ -11,10 +11,11 @@ import { renderLab } from '../libs/render';
 import { summaryTable } from '../libs/render/regenerate';
 import { regenerateLab } from '../libs/render/write';
 import { twinDriver, vagrantDriver } from '../libs/checks/driver';
-import { runChecks } from '../libs/checks/suite';
+import { checkSummary, runChecks } from '../libs/checks/suite';
 import { benchMarkdown, runBench, type BenchReport } from '../libs/checks/bench';
 import { chmodSync, mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
+import { faultActions } from '../libs/model/fault-target';
 import { down, fault, labNamespaces, loadTwinLab, nsPrefix, onNode, status, TwinError, up, type StatusReport } from '../libs/twin/twin';
 import { fromCaller, labWordAsOption } from './cli-paths';
 
@@ -124,11 +125,11 @@ const twinCommands = (y: ReturnType<typeof yargs>) =>
     )
     .command(
       'fault <target> <action>',
-      'inject or heal a fault: a link (swout1:vswout1), a bridge, a VM, a container, or container:daemon',
+      'inject or heal a fault: a link (swout1:vswout1), a bridge, a VM, a container, or container:daemon; down is `ip link set … down` (a link: on its first end, the other keeps carrier), unplug pulls a link\'s cable (both ends lose carrier), up heals either',
       (a) =>
         a
           .positional('target', { type: 'string', demandOption: true })
-          .positional('action', { choices: ['down', 'up'] as const, demandOption: true })
+          .positional('action', { choices: faultActions, demandOption: true })
           .option('lab', labOption),
       (argv) => {
         try {
@@ -269,9 +270,8 @@ void yargs(labWordAsOption(hideBin(process.argv)))
           driver = vagrantDriver(lab.model, lab.dir);
         }
         const report = runChecks(driver, { only: argv.only, say: progress });
-        const passed = report.checks.filter((c) => c.pass).length;
         if (argv.json) say(JSON.stringify(report, null, 2));
-        else say(`\n${passed} of ${report.checks.length} checks passed on the ${report.target} of ${report.lab}`);
+        else say(`\n${checkSummary(report)}`);
         if (started) down(lab.model.name, progress);
         process.exit(report.ok ? 0 : 1);
       } catch (error) {

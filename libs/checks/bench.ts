@@ -2,6 +2,7 @@
 // loops, beside what theory predicts (VRRP master-down interval, STP timers, health checks).
 import type { LabModel } from '../model/types';
 import { userPathToRoot } from '../model/paths';
+import { linkFailureConvergence } from '../model/link-failure';
 import type { Driver } from './driver';
 import { get, pause, vipHolders, waitForTree, waitUntil } from './observe';
 import { outageOf, Probe, type Outage } from './probe';
@@ -61,6 +62,9 @@ function activeLink(r: Roles, user: string): string {
   return link.id;
 }
 
+/** What the driver's `down` does to the first user's active link, and how long the tree takes. */
+const activeLinkFailure = (r: Roles) => linkFailureConvergence(r.model, { link: activeLink(r, r.users[0]), how: 'down', end: 0 });
+
 export const drills: Drill[] = [
   {
     id: 'balancer-loss',
@@ -91,12 +95,15 @@ export const drills: Drill[] = [
   {
     id: 'active-link-loss',
     title: 'a link the spanning tree uses fails',
-    theory: (r) => ({ ms: 2 * r.model.stp.forwardDelay * 1000, text: '2 × forward_delay (the alternate port listens, then learns)' }),
+    theory: (r) => {
+      const p = activeLinkFailure(r);
+      return { ms: p.maxMs, text: `${p.case}: ${p.why}` };
+    },
     run: (driver, r) => {
-      const link = activeLink(r, r.users[0]);
+      const p = activeLinkFailure(r);
       return measure(driver, r, [r.users[0]], () => {
-        driver.fault(link, 'down');
-        waitForTree(driver, { downSegments: [link] });
+        driver.fault(p.failure.link, 'down');
+        waitForTree(driver, p.faults);
         waitUntil(driver, `${r.users[0]} served`, 10_000, () => get(driver, r.users[0], r.url, 1).ok, 100);
       });
     },

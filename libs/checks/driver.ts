@@ -1,9 +1,9 @@
 // What the check suite needs from a running lab: run a shell command on a node, inject a fault,
 // tell the time. Two drivers: the twin (namespaces on this machine) and Vagrant (VirtualBox).
 import { spawnSync } from 'child_process';
-import { faultTarget } from '../model/fault-target';
-import type { LabModel } from '../model/types';
-import { fault as twinFault, shOn, type FaultAction, type TwinLab } from '../twin/twin';
+import { faultTarget, type FaultAction } from '../model/fault-target';
+import type { LabModel, Service } from '../model/types';
+import { daemonLogTail, fault as twinFault, shOn, type TwinLab } from '../twin/twin';
 
 export interface ExecResult {
   status: number;
@@ -16,8 +16,14 @@ export interface Driver {
   readonly model: LabModel;
   /** Runs a POSIX shell command as root on a VM, switch, user or container. */
   exec(node: string, command: string): ExecResult;
-  /** Cuts or heals a link `a:b`, a VXLAN segment, a bridge, a VM, a container or `container:daemon`. */
+  /**
+   * Cuts or heals a link `a:b`, a VXLAN segment, a bridge, a VM, a container or `container:daemon`.
+   * `down` is the guide's command (a link: on its first end; the other keeps carrier), `unplug`
+   * pulls a link's cable (both ends lose carrier), `up` heals either.
+   */
   fault(target: string, action: FaultAction): void;
+  /** The last lines of a container daemon's log, for error reports; absent when the driver cannot read them. */
+  daemonLog?(container: string, service: Service): string[];
   now(): number;
 }
 
@@ -29,6 +35,7 @@ export function twinDriver(lab: TwinLab): Driver {
     fault: (target, action) => {
       twinFault(lab, target, action);
     },
+    daemonLog: (container, service) => daemonLogTail(lab, container, service),
     now: () => Date.now(),
   };
 }
@@ -62,6 +69,9 @@ export function vagrantDriver(model: LabModel, dir: string, runner: Runner = spa
   const fault = (target: string, action: FaultAction) => {
     const t = faultTarget(model, target);
     if (!t) throw new Error(`unknown fault target ${target}`);
+    if (action === 'unplug') {
+      throw new Error(`unplug (pulling the cable of ${target}) is not supported on vagrant yet (virsh domif-setlink or VBoxManage controlvm setlinkstateN would do it); use down`);
+    }
     switch (t.kind) {
       case 'link':
         return must(t.link.ends[0].vm, `ip link set dev ${t.link.ends[0].ifname} ${action}`);

@@ -2,6 +2,15 @@
 // segment, a hypervisor bridge, a VM or a container. One reading for every driver.
 import type { BridgeModel, ContainerModel, LabModel, LinkModel, VmModel, VxlanModel } from './types';
 
+/**
+ * What a fault does. `down`: what the lab guide tells a student, `ip link set … down` (on a link,
+ * on its first end only: the other end keeps its carrier, as on a VirtualBox internal network or
+ * a libvirt UDP tunnel, and just stops receiving). `unplug`: a link's cable pulled, both ends lose
+ * carrier. `up`: heals either.
+ */
+export type FaultAction = 'down' | 'up' | 'unplug';
+export const faultActions: readonly FaultAction[] = ['down', 'up', 'unplug'];
+
 export type FaultTarget =
   | { kind: 'link'; link: LinkModel }
   | { kind: 'daemon'; container: ContainerModel; service: string }

@@ -1,17 +1,21 @@
-// The twin: the rendered lab on one Linux machine. Each VM is a network namespace, each link a
-// veth pair with the model's MACs; each VM runs its own generated network.sh; each container
-// gets network, PID, mount and UTS namespaces, with the generated files bind-mounted at their
-// real paths, and the real keepalived, haproxy and Apache+PHP.
+// The twin: the rendered lab on one Linux machine. Each VM is a network namespace; each link a
+// wire: the two NICs (the model's MACs) are veths whose peers are joined by tc in one namespace,
+// so a NIC taken down leaves the other end's carrier up, as on a VirtualBox internal network.
+// Each VM runs its own generated network.sh; each container gets network, PID, mount and UTS
+// namespaces, with the generated files bind-mounted at their real paths, its interfaces brought
+// up from its generated /etc/network/interfaces by ifupdown-ng (Alpine's tool), and the real
+// keepalived, haproxy and Apache+PHP.
 import { spawn } from 'child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { join, resolve } from 'path';
 import type { ContainerModel, HaproxyModel, LabModel, Service, StpPortPrediction, VmModel } from '../model/types';
 import { containerFiles } from '../render';
 import { readStp, stpMismatchesOf } from '../checks/observe';
-import { faultTarget, faultTargetNames } from '../model/fault-target';
+import { faultTarget, faultTargetNames, type FaultAction } from '../model/fault-target';
 import { must, run, sleep, TwinError } from './system';
 
 export { TwinError };
+export type { FaultAction };
 
 export interface TwinLab {
   model: LabModel;
@@ -31,6 +35,10 @@ export function loadTwinLab(dir: string): TwinLab {
 export const nsPrefix = (lab: string) => `lab_${lab}_`;
 export const nsOf = (lab: string, node: string) => `${nsPrefix(lab)}${node}`;
 export const stateDir = (lab: string) => join('/run/lab-twin', lab);
+/** The namespace that holds the far ends of every link's veths. Node names have no '_': no node is called this. */
+export const wireNsOf = (lab: string) => nsOf(lab, 'link_wires');
+/** The two veths in the wire namespace that stand for the cable of link number `index`, one per end. */
+const wireEnds = (index: number): [string, string] => [`link${index}-end0`, `link${index}-end1`];
 
 export function labNamespaces(lab: string): string[] {
   return run(['ip', 'netns', 'list'])
@@ -89,9 +97,13 @@ const daemonCommand: Record<Service, string> = {
  */
 export function startDaemon(lab: TwinLab, container: string, service: Service): void {
   const c = lab.model.containers.find((x) => x.name === container)!;
-  // Bound again first: an editor that saves by writing a new file leaves the old one behind
-  // the bind mount, and a restarted daemon must read what is in out/<lab>/containers/ now.
-  const rebind = 'while [ $# -gt 1 ]; do if [ -e "$1" ]; then umount -l "$2"; mount --bind "$1" "$2"; fi; shift 2; done';
+  // An editor that saves by writing a new file leaves the old one behind the bind mount, and a
+  // restarted daemon must read what is in out/<lab>/containers/ now: a file whose inode changed
+  // is bound again (unmounted first: the kernel mounts nothing on the deleted old file). Only
+  // such a file: another daemon of this container may be reading its own file at this moment,
+  // and between umount and mount it reads the empty placeholder (a keepalived started just
+  // before haproxy once read an empty keepalived.conf that way and ran no VRRP at all).
+  const rebind = 'set -e; while [ $# -gt 1 ]; do if [ -e "$1" ] && [ "$(stat -Lc %d:%i "$1")" != "$(stat -Lc %d:%i "$2")" ]; then umount -l "$2"; mount --bind "$1" "$2"; fi; shift 2; done';
   must(inContainer(lab.model.name, container, ['sh', '-c', rebind, 'rebind', ...boundFiles(lab, c).flatMap(({ src, dst }) => [src, dst])]));
   const log = openSync(join(stateDir(lab.model.name), 'logs', `${container}-${service}.log`), 'a');
   try {
@@ -103,9 +115,7 @@ export function startDaemon(lab: TwinLab, container: string, service: Service): 
 
 /** The generated files of a container, bind-mounted at their real paths inside it. */
 function boundFiles(lab: TwinLab, c: ContainerModel): Array<{ src: string; dst: string }> {
-  return containerFiles(c)
-    .filter(({ path }) => path !== '/etc/network/interfaces') // Alpine's ifupdown: the twin sets addresses itself.
-    .map(({ file, path }) => ({ src: join(lab.dir, 'containers', c.name, file), dst: path }));
+  return containerFiles(c).map(({ file, path }) => ({ src: join(lab.dir, 'containers', c.name, file), dst: path }));
 }
 
 /** Stops a daemon and waits (5 s at most, then SIGKILL) until it is gone, so a restart cannot race it. */
@@ -115,6 +125,13 @@ export function stopDaemon(lab: TwinLab, container: string, service: Service, si
 
 export function daemonRunning(lab: TwinLab, container: string, service: Service): boolean {
   return shOn(lab, container, `pidof ${service} >/dev/null`).status === 0;
+}
+
+/** The last lines a daemon wrote to its log, without keepalived's twice-a-second gratuitous ARP lines. */
+export function daemonLogTail(lab: TwinLab, container: string, service: Service, lines = 25): string[] {
+  const file = join(stateDir(lab.model.name), 'logs', `${container}-${service}.log`);
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8').trimEnd().split('\n').filter((l) => !/gratuitous ARP/i.test(l)).slice(-lines);
 }
 
 // --- STP -----------------------------------------------------------------------------------
@@ -132,8 +149,9 @@ export function stpMismatches(lab: TwinLab, predicted: StpPortPrediction[] = lab
 
 function preflight(): void {
   if (process.getuid && process.getuid() !== 0) throw new TwinError('the twin needs root (network namespaces, bridges, mounts)');
-  for (const tool of ['ip', 'bridge', 'unshare', 'nsenter', 'tini', 'keepalived', 'haproxy', 'apache2', 'curl', 'pkill', 'pidof']) {
-    if (run(['sh', '-c', `command -v ${tool}`]).status !== 0) throw new TwinError(`${tool} is missing: install it as .ci/run does`);
+  const packageOf: Record<string, string> = { ifup: 'ifupdown-ng', ifquery: 'ifupdown-ng', tc: 'iproute2', apache2: 'apache2 libapache2-mod-php' };
+  for (const tool of ['ip', 'bridge', 'tc', 'unshare', 'nsenter', 'tini', 'keepalived', 'haproxy', 'apache2', 'curl', 'pkill', 'pidof', 'ifup', 'ifquery']) {
+    if (run(['sh', '-c', `command -v ${tool}`]).status !== 0) throw new TwinError(`${tool} is missing: apt-get install ${packageOf[tool] ?? tool} (as .ci/run does)`);
   }
 }
 
@@ -166,12 +184,33 @@ function startContainer(lab: TwinLab, c: ContainerModel): void {
   } finally {
     closeSync(log);
   }
+  // The NICs as LXD's profile makes them (generated lxd/<container>.yaml): MAC and MTU on both
+  // ends, the host end on its bridge. Addresses are the container's own business: see ifupContainer.
   for (const nic of c.nics) {
     const host = c.host;
     must(['ip', 'link', 'add', 'name', nic.hostIfname, 'mtu', String(nic.mtu), 'netns', nsOf(name, host), 'type', 'veth', 'peer', 'name', nic.ifname, 'address', nic.mac, 'mtu', String(nic.mtu), 'netns', ns]);
     must(inVm(name, host, ['ip', 'link', 'set', 'dev', nic.hostIfname, 'master', nic.bridge, 'up']));
-    must(inVm(name, c.name, ['ip', 'addr', 'add', `${nic.address}/${nic.prefix}`, 'dev', nic.ifname]));
-    must(inVm(name, c.name, ['ip', 'link', 'set', 'dev', nic.ifname, 'up']));
+  }
+}
+
+/**
+ * Brings a container's network up from its generated /etc/network/interfaces (bound at that path)
+ * with ifupdown-ng, as Alpine's OpenRC `networking` service does: `ifup` for each auto interface.
+ * ifupdown-ng carries on past what it cannot parse, and drops an address it cannot read without a
+ * word; the lab would be broken all the same, only later and less clearly, so the twin stops here
+ * at anything ifupdown-ng reports and at a NIC left without an IPv4 address.
+ */
+function ifupContainer(lab: TwinLab, c: ContainerModel): void {
+  const file = join(lab.dir, 'containers', c.name, 'interfaces');
+  const ifup = run(inContainer(lab.model.name, c.name, ['sh', '-c', 'for i in $(ifquery --auto --list); do ifup "$i" || echo "ifup $i failed" >&2; done']));
+  // Each ifup reads the whole file again and repeats what it could not parse: each line once.
+  const problems = [...new Set(`${ifup.stderr}${ifup.status === 0 ? '' : `exit status ${ifup.status}`}`.trim().split('\n').filter(Boolean))];
+  for (const nic of c.nics) {
+    const addresses = run(inContainer(lab.model.name, c.name, ['ip', '-4', '-o', 'addr', 'show', 'dev', nic.ifname])).stdout;
+    if (!addresses.includes(' inet ')) problems.push(`${nic.ifname} has no IPv4 address after ifup (ifupdown-ng skips an address it cannot read)`);
+  }
+  if (problems.length > 0) {
+    throw new TwinError(`container ${c.name}: ${file} (its /etc/network/interfaces) did not bring its network up:\n  ${problems.join('\n  ')}`);
   }
 }
 
@@ -210,12 +249,8 @@ export async function up(lab: TwinLab, say: Say, options: { keepOnFailure?: bool
       must(inVm(name, vm.name, ['ip', 'link', 'set', 'lo', 'up']));
     }
 
-    step(`links: ${model.links.length} veth pairs with the model's MACs`);
-    for (const link of model.links) {
-      // Neutral names, as VirtualBox would give: network.sh finds each NIC by its MAC.
-      const [a, b] = link.ends.map((end) => ({ end, nic: model.vms.find((v) => v.name === end.vm)!.nics.find((n) => n.link === link.id)! }));
-      must(['ip', 'link', 'add', 'name', `eth${a.nic.adapter - 1}`, 'address', a.end.mac, 'netns', nsOf(name, a.end.vm), 'type', 'veth', 'peer', 'name', `eth${b.nic.adapter - 1}`, 'address', b.end.mac, 'netns', nsOf(name, b.end.vm)]);
-    }
+    step(`links: ${model.links.length} wires (the model's MACs; a NIC taken down leaves the other end's carrier up)`);
+    buildWires(lab);
 
     for (const vm of model.vms) {
       step(`${vm.name}: hosts/${vm.name}/network.sh`);
@@ -224,10 +259,12 @@ export async function up(lab: TwinLab, say: Say, options: { keepOnFailure?: bool
     const stpStarted = Date.now();
 
     for (const c of model.containers) {
-      step(`${c.name}: namespaces on ${c.host}, ${c.nics.map((n) => `${n.ifname} ${n.address}`).join(', ')}`);
+      step(`${c.name}: namespaces on ${c.host}, NICs ${c.nics.map((n) => `${n.ifname} on ${n.bridge}`).join(', ')}`);
       startContainer(lab, c);
     }
     for (const c of model.containers) await waitFor(`container ${c.name}`, 10_000, () => holderReady(lab, c));
+    if (model.containers.length > 0) step(`containers: ifup from containers/<name>/interfaces (${model.containers.map((c) => c.name).join(', ')})`);
+    for (const c of model.containers) ifupContainer(lab, c);
 
     for (const service of ['apache2', 'haproxy', 'keepalived'] as Service[]) {
       const where = model.containers.filter((c) => c.services.includes(service));
@@ -252,6 +289,36 @@ export async function up(lab: TwinLab, say: Say, options: { keepOnFailure?: bool
     }
     throw error;
   }
+}
+
+/**
+ * Each link as a wire: each end's NIC is a veth whose peer sits in the wire namespace, and tc
+ * redirects every frame that arrives on one peer out of the other (STP BPDUs too, which a Linux
+ * bridge not running STP would swallow). Taking a NIC down takes the carrier from its own peer
+ * only: the far NIC stays up and simply hears nothing, as on VirtualBox or a libvirt UDP tunnel.
+ * Taking both wire ends down pulls the cable.
+ */
+function buildWires(lab: TwinLab): void {
+  const { model } = lab;
+  const wireNs = wireNsOf(model.name);
+  must(['ip', 'netns', 'add', wireNs]);
+  const ipBatch: string[] = [];
+  const tcBatch: string[] = [];
+  for (const [i, link] of model.links.entries()) {
+    const wire = wireEnds(i);
+    for (const [j, end] of link.ends.entries()) {
+      const nic = model.vms.find((v) => v.name === end.vm)!.nics.find((n) => n.link === link.id)!;
+      // Neutral names, as VirtualBox would give: network.sh finds each NIC by its MAC.
+      must(['ip', 'link', 'add', 'name', `eth${nic.adapter - 1}`, 'address', end.mac, 'netns', nsOf(model.name, end.vm), 'type', 'veth', 'peer', 'name', wire[j], 'netns', wireNs]);
+      ipBatch.push(`link set dev ${wire[j]} up`);
+    }
+    // cls_u32 matching every frame: cls_matchall is missing from some kernels.
+    for (const [from, to] of [[wire[0], wire[1]], [wire[1], wire[0]]]) {
+      tcBatch.push(`qdisc add dev ${from} ingress`, `filter add dev ${from} parent ffff: protocol all u32 match u32 0 0 action mirred egress redirect dev ${to}`);
+    }
+  }
+  must(['ip', '-n', wireNs, '-batch', '-'], { input: `${ipBatch.join('\n')}\n` });
+  must(['tc', '-n', wireNs, '-batch', '-'], { input: `${tcBatch.join('\n')}\n` });
 }
 
 function holderReady(lab: TwinLab, c: ContainerModel): boolean {
@@ -406,20 +473,29 @@ export function status(lab: TwinLab): StatusReport {
 
 // --- faults --------------------------------------------------------------------------------
 
-export type FaultAction = 'down' | 'up';
-
-/** Injects or heals a fault: a link `a:b`, a VXLAN segment, a bridge, a VM, a container, or `container:daemon`. */
+/**
+ * Injects or heals a fault: a link `a:b`, a VXLAN segment, a bridge, a VM, a container, or
+ * `container:daemon`. `down` is what a student types (a link: on its first end, the other keeps
+ * carrier); `unplug` pulls a link's cable (both ends lose carrier); `up` heals either.
+ */
 export function fault(lab: TwinLab, target: string, action: FaultAction): string {
   const { model } = lab;
   const name = model.name;
   const t = faultTarget(model, target);
   if (!t) throw new TwinError(`unknown fault target "${target}"; targets: ${faultTargetNames(model).join(', ')}`);
+  if (action === 'unplug' && t.kind !== 'link') throw new TwinError(`unplug pulls a link's cable: ${target} is a ${t.kind}, not a link (a:b)`);
   switch (t.kind) {
     case 'link': {
-      // Cutting one end of a veth takes the carrier from the other: like pulling the cable.
-      const end = t.link.ends[0];
+      const [end, far] = t.link.ends;
+      const wire = wireEnds(model.links.indexOf(t.link));
+      const setWire = (state: 'up' | 'down') => must(['ip', '-n', wireNsOf(name), '-batch', '-'], { input: wire.map((w) => `link set dev ${w} ${state}\n`).join('') });
+      if (action === 'unplug') {
+        setWire('down');
+        return `link ${target} unplugged: ${end.vm} ${end.ifname} and ${far.vm} ${far.ifname} lose carrier`;
+      }
+      if (action === 'up') setWire('up');
       must(inVm(name, end.vm, ['ip', 'link', 'set', 'dev', end.ifname, action]));
-      return `link ${target} ${action} (${end.vm} ${end.ifname})`;
+      return action === 'down' ? `link ${target} down on ${end.vm} ${end.ifname}; ${far.vm} ${far.ifname} keeps its carrier` : `link ${target} up (plugged in, ${end.vm} ${end.ifname} up)`;
     }
     case 'daemon': {
       const { container: c } = t;
