@@ -3,6 +3,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { renderLab } from '../libs/render';
 import { userPathToRoot } from '../libs/model/paths';
+import { buildLab, readScenario } from '../libs/spec/load';
 import { fixtureModel, practica6 } from './helpers';
 
 const guide = renderLab(practica6())['README.md'];
@@ -33,8 +34,8 @@ test('the guide has both diagrams, every checkpoint and exact commands', () => {
   assert.match(guide, 'vagrant ssh vm1 -c "sudo ip link set dev vswout1 down"');
   assert.match(guide, "Users see the master's own MAC");
   assert.match(renderLab(practica6('fast'))['README.md'], 'Users see 00:00:5e:00:01:0c for 172.16.1.254 whoever is master');
-  assert.match(guide, "for i in 1 2 3 4; do curl -s http://172.16.1.254:8000/ | grep -o 'servidor [a-z0-9-]*'; done");
-  assert.match(guide, 'answers alternate between serv1 and serv2 (roundrobin)');
+  assert.match(guide, "for i in $(seq 4); do curl -s http://172.16.1.254:8000/ | grep -o 'servidor [a-z0-9-]*'; done");
+  assert.match(guide, 'answers rotate over serv1, serv2 (roundrobin)');
   assert.match(guide, 'every answer comes from serv3');
   assert.match(guide, 'swout1 -.-|blocked| vswout2');
 });
@@ -45,6 +46,22 @@ test('checkpoint 1 says, for each end of each link, who must notice the failure 
   assert.match(guide, '| `vagrant ssh swout1 -c "sudo ip link set dev to-vswout2 down"` | swout1 to-vswout2 (alternate) | yes: its own port went down | nothing changes |');
   assert.match(renderLab(practica6('fast'))['README.md'], '| `vagrant ssh swout1 -c "sudo ip link set dev to-vswout1 down"` | swout1 to-vswout1 (root) | yes: its own port went down | 2 × forward delay = 4 s |');
   assert.not.match(renderLab(fixtureModel('external-only'))['README.md'], 'undefined');
+});
+
+test('three hosts: checkpoint 3 cuts the VXLAN on every host, the diagram draws the mesh, the haproxy options are explained', () => {
+  const curso3 = renderLab(buildLab(readScenario('curso3'), { source: 'curso3' }));
+  const text = curso3['README.md'];
+  for (const h of ['h1', 'h2', 'h3']) assert.match(text, `vagrant ssh ${h} -c "sudo ip link set dev vxint down"`);
+  assert.match(text, 'every answer comes from web3, web4, the servers on lb2');
+  for (const edge of ['int1 ===|"VXLAN vxint VNI 100"| int2', 'int1 ===|"VXLAN vxint VNI 100"| int3', 'int2 ===|"VXLAN vxint VNI 100"| int3']) assert.match(text, edge);
+  assert.match(text, 'over 16 requests about web1 2, web2 2, web3 2, web4 2, web5 4, web6 4');
+  assert.match(text, 'curl -s -c jar -b jar http://172.16.2.254:8000/');
+  assert.match(text, 'curl -s http://172.16.2.254:8000/static/x');
+  assert.match(text, 'answers only from web2, web4, web6');
+  // A routed path is served by the servers of its backend, with a page that names them.
+  for (const web of ['web2', 'web4', 'web6']) assert.match(curso3[`containers/${web}/lab.conf`], 'AliasMatch "^/static(/.*)?$" "/var/www/localhost/htdocs/index.php"');
+  assert.not.match(curso3['containers/web1/lab.conf'], 'AliasMatch');
+  assert.not.match(guide, '### This lab\'s haproxy options');
 });
 
 test('paths to the root follow root ports', () => {

@@ -45,8 +45,11 @@ function l2Diagram(model: LabModel): string {
     lines.push(blockedSegments.has(link.id) ? `  ${a} -.-|blocked| ${b}` : `  ${a} --- ${b}`);
   }
   for (const c of model.containers) for (const n of c.nics) lines.push(`  ${id(c.name)} --- ${id(n.bridge)}`);
+  // Every member floods to every other (one remote, or one fdb entry per peer): a full mesh.
   for (const seg of model.vxlan) {
-    for (let i = 1; i < seg.members.length; i++) lines.push(`  ${id(seg.members[0].bridge)} ===|"VXLAN ${seg.name} VNI ${seg.vni}"| ${id(seg.members[i].bridge)}`);
+    seg.members.forEach((a, i) => {
+      for (const b of seg.members.slice(i + 1)) lines.push(`  ${id(a.bridge)} ===|"VXLAN ${seg.name} VNI ${seg.vni}"| ${id(b.bridge)}`);
+    });
   }
   return lines.join('\n');
 }
@@ -78,6 +81,18 @@ function linkFailures(model: LabModel): Array<{ vm: string; ifname: string; p: L
   );
 }
 
+/** The first frontend's options a student can see from a user VM: weights, cookies, routes. */
+function haproxyOptions(model: LabModel) {
+  const fe = model.haproxy?.frontends[0];
+  const backends = model.haproxy?.backends ?? [];
+  const main = backends.find((b) => b.name === fe?.defaultBackend);
+  return {
+    weighted: main && main.servers.some((s) => s.weight !== main.servers[0].weight) ? main.servers : [],
+    cookies: backends.filter((b) => b.cookie && (b === main || fe?.routes.some((r) => r.backend === b.name))),
+    routes: (fe?.routes ?? []).map((r) => ({ ...r, servers: backends.find((b) => b.name === r.backend)!.servers.map((s) => s.name) })),
+  };
+}
+
 export function renderGuide(model: LabModel): string {
   return render('guide/README.md.ejs', model, {
     l2Diagram: l2Diagram(model),
@@ -85,5 +100,6 @@ export function renderGuide(model: LabModel): string {
     whyBlocked: (p: StpPortPrediction) => whyBlocked(model, p),
     userPathToRoot: (user: string) => userPathToRoot(model, user),
     linkFailures: linkFailures(model),
+    ...haproxyOptions(model),
   });
 }
