@@ -24,11 +24,11 @@ test('roles: practica6 master, backup, the master bridge and each side of the VX
   assert.equal(r.sameSide(r.backupC), ['serv3']);
 });
 
-test('the Vagrant driver: vagrant ssh for VMs, lxc exec inside the hypervisor for containers, guide commands for faults', () => {
+test('the Vagrant driver: ssh through one vagrant ssh-config for VMs, lxc exec inside the hypervisor for containers, guide commands for faults', () => {
   const calls: string[][] = [];
   const runner = (argv: string[]): ExecResult => {
     calls.push(argv);
-    return { status: 0, stdout: '', stderr: '' };
+    return { status: 0, stdout: argv[1] === 'ssh-config' ? 'Host usuario\n  HostName 192.168.121.5\n' : '', stderr: '' };
   };
   const d = vagrantDriver(practica6(), '/lab', runner);
   d.exec('usuario', "curl -s 'http://172.16.1.254:8000/'");
@@ -38,15 +38,24 @@ test('the Vagrant driver: vagrant ssh for VMs, lxc exec inside the hypervisor fo
   d.fault('bal1:haproxy', 'down');
   d.fault('vxin', 'down');
   d.fault('serv3', 'down');
-  assert.equal(calls, [
-    ['vagrant', 'ssh', 'usuario', '-c', `sudo sh -c 'curl -s '\\''http://172.16.1.254:8000/'\\'''`],
-    ['vagrant', 'ssh', 'vm1', '-c', "sudo lxc exec bal1 -- sh -c 'ip -4 -o addr show dev eth0'"],
-    ['vagrant', 'ssh', 'vm1', '-c', "sudo sh -c 'ip link set dev vswout1 down'"],
-    ['vagrant', 'ssh', 'swout1', '-c', "sudo sh -c 'ip link set dev to-vswout1 up'"],
-    ['vagrant', 'ssh', 'vm1', '-c', "sudo lxc exec bal1 -- sh -c 'rc-service haproxy stop'"],
-    ['vagrant', 'ssh', 'vm1', '-c', "sudo sh -c 'ip link set dev vxin down'"],
-    ['vagrant', 'ssh', 'vm2', '-c', "sudo sh -c 'ip link set dev vxin down'"],
-    ['vagrant', 'ssh', 'vm2', '-c', 'sudo lxc stop --force serv3'],
+  // Vagrant runs once, for the ssh configuration; every command then goes through ssh.
+  assert.equal(calls[0], ['vagrant', 'ssh-config']);
+  const config = calls[1][2];
+  assert.match(config, /lab-ssh-[0-9a-f]{12}\/config$/);
+  for (const argv of calls.slice(1)) {
+    assert.equal(argv.slice(0, 3), ['ssh', '-F', config]);
+    assert.ok(argv.includes('ControlMaster=auto') && argv.includes('ControlPersist=60'));
+  }
+  const q = `'\\''`;
+  assert.equal(calls.slice(1).map((argv) => argv.slice(-2)), [
+    ['usuario', `sudo sh -c 'curl -s ${q}http://172.16.1.254:8000/${q}'`],
+    ['vm1', `sudo sh -c 'lxc exec bal1 -- sh -c ${q}ip -4 -o addr show dev eth0${q}'`],
+    ['vm1', "sudo sh -c 'ip link set dev vswout1 down'"],
+    ['swout1', "sudo sh -c 'ip link set dev to-vswout1 up'"],
+    ['vm1', `sudo sh -c 'lxc exec bal1 -- sh -c ${q}rc-service haproxy stop${q}'`],
+    ['vm1', "sudo sh -c 'ip link set dev vxin down'"],
+    ['vm2', "sudo sh -c 'ip link set dev vxin down'"],
+    ['vm2', "sudo sh -c 'lxc stop --force serv3'"],
   ]);
   assert.throws(() => d.exec('nobody', 'true'), /unknown node nobody/);
 });

@@ -1,8 +1,9 @@
 // What the check suite needs from a running lab: run a shell command on a node, inject a fault,
-// tell the time. Two drivers: the twin (namespaces on this machine) and Vagrant (VirtualBox).
+// tell the time. Two drivers: the twin (namespaces on this machine) and Vagrant (VirtualBox or libvirt).
 import { spawnSync } from 'child_process';
 import { faultTarget, type FaultAction } from '../model/fault-target';
 import type { LabModel, Service } from '../model/types';
+import { shellQuote, vagrantSsh } from './vagrant-ssh';
 import { daemonLogTail, fault as twinFault, shOn, type TwinLab } from '../twin/twin';
 
 export interface ExecResult {
@@ -48,19 +49,19 @@ const spawnRunner: Runner = (argv, cwd) => {
   return { status: r.status ?? 1, stdout: r.stdout ?? '', stderr: r.stderr ?? (r.error ? r.error.message : '') };
 };
 
-const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-
 /**
- * Vagrant: `vagrant ssh <vm> -c` for VMs, and `lxc exec` inside the hypervisor for containers.
+ * Vagrant: ssh to the VMs (one `vagrant ssh-config`, a shared connection per VM), and `lxc exec`
+ * inside the hypervisor for containers.
  * Faults use the same commands a student would type (see the lab guide).
  */
 export function vagrantDriver(model: LabModel, dir: string, runner: Runner = spawnRunner): Driver {
+  const ssh = vagrantSsh(dir, runner);
   const hostOf = (node: string) => model.containers.find((c) => c.name === node)?.host;
   const exec = (node: string, command: string): ExecResult => {
     const host = hostOf(node);
-    if (host) return runner(['vagrant', 'ssh', host, '-c', `sudo lxc exec ${node} -- sh -c ${quote(command)}`], dir);
+    if (host) return ssh(host, `lxc exec ${node} -- sh -c ${shellQuote(command)}`);
     if (!model.vms.some((v) => v.name === node)) throw new Error(`unknown node ${node}`);
-    return runner(['vagrant', 'ssh', node, '-c', `sudo sh -c ${quote(command)}`], dir);
+    return ssh(node, command);
   };
   const must = (node: string, command: string) => {
     const r = exec(node, command);
@@ -81,7 +82,7 @@ export function vagrantDriver(model: LabModel, dir: string, runner: Runner = spa
       case 'daemon':
         return must(t.container.name, `rc-service ${t.service} ${action === 'down' ? 'stop' : 'start'}`);
       case 'container': {
-        const r = runner(['vagrant', 'ssh', t.container.host, '-c', `sudo lxc ${action === 'down' ? 'stop --force' : 'start'} ${t.container.name}`], dir);
+        const r = ssh(t.container.host, `lxc ${action === 'down' ? 'stop --force' : 'start'} ${t.container.name}`);
         if (r.status !== 0) throw new Error(r.stderr);
         return;
       }
