@@ -40,11 +40,12 @@ test('the guide has both diagrams, every checkpoint and exact commands', () => {
   assert.match(guide, 'swout1 -.-|blocked| vswout2');
 });
 
-test('checkpoint 1 says, for each end of each link, who must notice the failure and how long the tree takes', () => {
-  assert.match(guide, '| `vagrant ssh swout2 -c "sudo ip link set dev to-vswout1 down"` | vswout1 to-swout2 (root) | no: it keeps carrier | max age + 2 × forward delay = 48–50 s |');
-  assert.match(guide, '| `vagrant ssh vm1 -c "sudo ip link set dev to-swout2 down"` | vswout1 to-swout2 (root) | yes: its own port went down | 2 × forward delay = 30 s |');
-  assert.match(guide, '| `vagrant ssh swout1 -c "sudo ip link set dev to-vswout2 down"` | swout1 to-vswout2 (alternate) | yes: its own port went down | nothing changes |');
-  assert.match(renderLab(practica6('fast'))['README.md'], '| `vagrant ssh swout1 -c "sudo ip link set dev to-vswout1 down"` | swout1 to-vswout1 (root) | yes: its own port went down | 2 × forward delay = 4 s |');
+test('checkpoint 1 says, for each end of each link, who must change a port, how it learns of the failure, and how long the tree takes', () => {
+  assert.match(guide, '| `vagrant ssh swout1 -c "sudo ip link set dev to-vswout1 down"` | swout1: its own port to-vswout1 went down | 2 × forward delay = 30 s |');
+  assert.match(guide, '| `vagrant ssh vm1 -c "sudo ip link set dev to-swout1 down"` | swout1: its port to-vswout1 keeps carrier and hears nothing | max age + 2 × forward delay = 48–50 s |');
+  assert.match(guide, '| `vagrant ssh swout2 -c "sudo ip link set dev to-vswout1 down"` | swout1: its root path ran through swout2:vswout1; it ignores the worse news | max age + 2 × forward delay = 48–50 s |');
+  assert.match(guide, '| `vagrant ssh swout1 -c "sudo ip link set dev to-vswout2 down"` | nobody | nothing changes |');
+  assert.match(renderLab(practica6('fast'))['README.md'], '| `vagrant ssh swout1 -c "sudo ip link set dev to-vswout1 down"` | swout1: its own port to-vswout1 went down | 2 × forward delay = 4 s |');
   assert.not.match(renderLab(fixtureModel('external-only'))['README.md'], 'undefined');
 });
 

@@ -1,12 +1,14 @@
 // How long the spanning tree takes to re-converge after an inter-switch link fails, and why.
-// What decides it is whether each bridge that held the far end's information on the link sees
-// the failure. Its own port going down (`ip link set … down` on its side, or a pulled cable)
-// disables the port at once: the alternate port listens and learns, 2 × forward_delay. A port
-// that keeps carrier (the other end was taken down: on a VirtualBox internal network or a libvirt
-// UDP tunnel the far NIC stays up) just stops receiving BPDUs; it acts only when the last one
-// ages out, max_age after it arrived (so max_age − hello to max_age after the failure).
+// A Linux bridge (802.1D) takes in only better information: worse news from its designated bridge
+// is ignored until the stored information ages out, max_age after it last arrived (so
+// max_age − hello to max_age after the failure). So what decides the time is whether each bridge
+// that must change a port sees the failure itself: its own port on the link went down (`ip link
+// set … down` on its side, or a pulled cable) and it recomputes at once; or not (on a VirtualBox
+// internal network or a libvirt UDP tunnel the far NIC keeps carrier, and a bridge whose root
+// path ran through the link only hears worse news), and it waits for max_age. A port that must
+// forward then listens and learns, 2 × forward_delay.
 import { spanningTree, type StpFaults } from './spanning-tree';
-import type { LabModel, LinkModel, PortRole } from './types';
+import type { LabModel, LinkModel } from './types';
 
 /** A link that fails: one end taken down (the guide's command), or its cable pulled (both ends lose carrier). */
 export type LinkFailure = { link: string; how: 'down'; end: 0 | 1 } | { link: string; how: 'unplug' };
@@ -16,9 +18,9 @@ export type ConvergenceCase = 'no-change' | 'seen' | 'unseen';
 export interface LinkFailurePrediction {
   failure: LinkFailure;
   /**
-   * `no-change`: no port changes state. `seen`: every bridge that held the far end's information
-   * lost carrier on its side and reacts at once. `unseen`: a port that kept carrier holds the
-   * far end's last BPDU until it ages out.
+   * `no-change`: no port changes state. `seen`: every bridge that must change a port saw the
+   * failure on its own port and acts at once. `unseen`: one of them did not, and acts only when
+   * its stored information ages out.
    */
   case: ConvergenceCase;
   /** Earliest and latest moment, in ms after the failure, at which every port is in its new state. */
@@ -28,8 +30,8 @@ export interface LinkFailurePrediction {
   faults: StpFaults;
   /** The bridges whose root port was on the link, and whether each sees the failure. */
   rootPortLost: Array<{ bridge: string; port: string; sees: boolean }>;
-  /** The link's ports that heard the other end's BPDUs (root, alternate, backup), and whether each sees the failure. */
-  listeners: Array<{ bridge: string; port: string; role: PortRole; sees: boolean }>;
+  /** The bridges that must change a port's state, whether each sees the failure, and how it learns of it. */
+  deciders: Array<{ bridge: string; sees: boolean; how: string }>;
   /** One sentence for people: what happens and why it takes that long. */
   why: string;
 }
@@ -61,33 +63,33 @@ export function linkFailureConvergence(model: Model, failure: LinkFailure): Link
   const faults = linkFailureFaults(model, failure);
   const before = spanningTree(model.bridges);
   const after = spanningTree(model.bridges, faults);
-  const roleBefore = (bridge: string, ifname: string): PortRole | undefined => before.ports.find((p) => p.bridge === bridge && p.ifname === ifname)?.role;
+  const portBefore = (bridge: string, ifname: string) => before.ports.find((p) => p.bridge === bridge && p.ifname === ifname);
+  // The link's ends on STP bridges, and whether each loses carrier (or is itself taken down).
   const ends = link.ends
-    .map((e, i) => ({ bridge: e.bridge, ifname: e.ifname, vm: e.vm, carrierLost: failure.how === 'unplug' || failure.end === i }))
-    .filter((e): e is typeof e & { bridge: string } => e.bridge !== null && roleBefore(e.bridge, e.ifname) !== undefined);
-  const listeners = ends
-    .filter((e) => ['root', 'alternate', 'backup'].includes(roleBefore(e.bridge, e.ifname)!))
-    .map((e) => ({ bridge: e.bridge, port: e.ifname, role: roleBefore(e.bridge, e.ifname)!, sees: e.carrierLost }));
-  const rootPortLost = listeners.filter((l) => l.role === 'root').map(({ bridge, port, sees }) => ({ bridge, port, sees }));
-  // Listeners that still have carrier hold the far end's last BPDU until it ages out.
-  const stale = listeners.filter((l) => !l.sees);
+    .map((e, i) => ({ bridge: e.bridge, ifname: e.ifname, lost: failure.how === 'unplug' || failure.end === i }))
+    .filter((e): e is typeof e & { bridge: string } => e.bridge !== null && portBefore(e.bridge, e.ifname) !== undefined);
+  const rootPortLost = ends.filter((e) => portBefore(e.bridge, e.ifname)!.role === 'root').map((e) => ({ bridge: e.bridge, port: e.ifname, sees: e.lost }));
   // Ports that change state, apart from those the failure itself disables (at once).
-  const changed = after.ports.filter((p) => p.state !== 'disabled' && p.state !== before.ports.find((b) => b.bridge === p.bridge && b.ifname === p.ifname)?.state);
+  const changed = after.ports.filter((p) => p.state !== 'disabled' && p.state !== portBefore(p.bridge, p.ifname)?.state);
   const { maxAge, helloTime, forwardDelay } = model.stp;
   const how = failure.how === 'unplug' ? `${link.id} unplugged` : `${link.id} down on ${link.ends[failure.end].vm}`;
+  const deciders = [...new Set(changed.map((p) => p.bridge))].map((bridge) => {
+    const own = ends.find((e) => e.bridge === bridge);
+    if (own?.lost) return { bridge, sees: true, how: failure.how === 'unplug' ? `its port ${own.ifname} lost carrier` : `its own port ${own.ifname} went down` };
+    if (own) return { bridge, sees: false, how: `its port ${own.ifname} keeps carrier and hears nothing` };
+    if (rootPathCrosses(model, before, bridge, link.id)) return { bridge, sees: false, how: `its root path ran through ${link.id}; it ignores the worse news` };
+    return { bridge, sees: false, how: 'a neighbour\'s old, better information must age out first' };
+  });
   if (changed.length === 0) {
-    return { failure, case: 'no-change', minMs: 0, maxMs: 0, faults, rootPortLost, listeners, why: `${how}: no port changes state (no bridge reached the root through this link)` };
+    return { failure, case: 'no-change', minMs: 0, maxMs: 0, faults, rootPortLost, deciders, why: `${how}: no port changes state` };
   }
-  const toForwarding = changed.some((p) => p.state === 'forwarding');
-  const forwardMs = toForwarding ? 2 * forwardDelay * 1000 : 0;
-  const then = toForwarding
-    ? `${changed.filter((p) => p.state === 'forwarding').map((p) => `${p.bridge} ${p.ifname}`).join(', ')} listen${changed.length > 1 ? '' : 's'} and learn${changed.length > 1 ? '' : 's'} for 2 × forward_delay = ${s(forwardMs)}`
-    : 'ports block at once';
-  if (stale.length === 0) {
-    const who = rootPortLost.map((r) => `${r.bridge} loses its root port ${r.port} and sees it (${failure.how === 'down' ? 'its own port went down' : 'its port lost carrier'})`).join('; ');
-    return { failure, case: 'seen', minMs: forwardMs, maxMs: forwardMs, faults, rootPortLost, listeners, why: `${how}: ${who || 'the ports on it lose carrier'}; ${then}` };
+  const toForwarding = changed.filter((p) => p.state === 'forwarding');
+  const forwardMs = toForwarding.length > 0 ? 2 * forwardDelay * 1000 : 0;
+  const then = toForwarding.length > 0 ? `${toForwarding.map((p) => `${p.bridge} ${p.ifname}`).join(', ')} then listens and learns for 2 × forward_delay = ${s(forwardMs)}` : 'then ports block at once';
+  const who = deciders.map((d) => `${d.bridge}: ${d.how}`).join('; ');
+  if (deciders.every((d) => d.sees)) {
+    return { failure, case: 'seen', minMs: forwardMs, maxMs: forwardMs, faults, rootPortLost, deciders, why: `${how}: ${who}, and acts at once; ${then}` };
   }
-  const who = stale.map((l) => `${l.bridge} ${l.port} (${l.role} port) keeps carrier and does not see it`).join('; ');
   return {
     failure,
     case: 'unseen',
@@ -95,7 +97,22 @@ export function linkFailureConvergence(model: Model, failure: LinkFailure): Link
     maxMs: maxAge * 1000 + forwardMs,
     faults,
     rootPortLost,
-    listeners,
-    why: `${how}: ${who}: it waits for the last BPDU to age out, max_age = ${s(maxAge * 1000)} (minus up to one hello of ${s(helloTime * 1000)}); then ${then}`,
+    deciders,
+    why: `${how}: ${who}: it acts when its stored information ages out, max_age = ${s(maxAge * 1000)} (less up to one hello of ${s(helloTime * 1000)}); ${then}`,
   };
+}
+
+/** True when a bridge's path to the root, following root ports, crosses the segment `segment`. */
+function rootPathCrosses(model: Model, tree: ReturnType<typeof spanningTree>, bridge: string, segment: string): boolean {
+  const seen = new Set<string>();
+  for (let b: string | undefined = bridge; b && !seen.has(b); ) {
+    seen.add(b);
+    const rootPort = tree.bridges.find((x) => x.bridge === b)?.rootPort;
+    const port = rootPort ? model.bridges.find((x) => x.name === b)!.ports.find((p) => p.ifname === rootPort) : undefined;
+    if (!port) return false;
+    if (port.segment === segment) return true;
+    const designated = tree.ports.find((p) => p.bridge === b && p.ifname === rootPort)!.designatedBridge;
+    b = tree.bridges.find((x) => x.bridgeId === designated)?.bridge;
+  }
+  return false;
 }
