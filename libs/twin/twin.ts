@@ -151,7 +151,7 @@ function preflight(): void {
   if (process.getuid && process.getuid() !== 0) throw new TwinError('the twin needs root (network namespaces, bridges, mounts)');
   const packageOf: Record<string, string> = { ifup: 'ifupdown-ng', ifquery: 'ifupdown-ng', tc: 'iproute2', apache2: 'apache2 libapache2-mod-php' };
   for (const tool of ['ip', 'bridge', 'tc', 'unshare', 'nsenter', 'tini', 'keepalived', 'haproxy', 'apache2', 'curl', 'pkill', 'pidof', 'ifup', 'ifquery']) {
-    if (run(['sh', '-c', `command -v ${tool}`]).status !== 0) throw new TwinError(`${tool} is missing: apt-get install ${packageOf[tool] ?? tool} (as .ci/run does)`);
+    if (run(['sh', '-c', `command -v ${tool}`]).status !== 0) throw new TwinError(`${tool} is missing: apt-get install ${packageOf[tool] ?? tool}`);
   }
 }
 
