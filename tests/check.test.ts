@@ -6,7 +6,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { twinDriver } from '../libs/checks/driver';
+import { twinDriver } from '../libs/targets/twin-driver';
 import { checks, runChecks, type CheckReport } from '../libs/checks/suite';
 import { resolveLab } from '../libs/model/resolve';
 import { renderLab } from '../libs/render';

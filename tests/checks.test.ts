@@ -3,8 +3,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { benchMarkdown, targetOf } from '../libs/checks/bench';
-import { vagrantDriver, type ExecResult } from '../libs/checks/driver';
-import { outageOf, parseProbeLog } from '../libs/checks/probe';
+import type { ExecResult } from '../libs/targets/driver';
+import { vagrantDriver } from '../libs/targets/vagrant-driver';
+import { outageOf, parseProbeLog } from '../libs/observe/probe';
 import { checks, labRolesOf, rolesOf } from '../libs/checks/suite';
 import { fixtureModel, practica6 } from './helpers';
 

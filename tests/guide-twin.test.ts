@@ -7,7 +7,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { pause } from '../libs/checks/observe';
+import { pause } from '../libs/observe/observe';
 import { renderLab } from '../libs/render';
 import { writeLab } from '../libs/render/write';
 import { buildLab, readScenario } from '../libs/spec/load';

@@ -10,7 +10,8 @@ import { defaultScenario, embeddedScenarios, loadLab, specSource, type SpecChoic
 import { renderLab } from '../libs/render';
 import { summaryTable } from '../libs/render/regenerate';
 import { regenerateLab } from '../libs/render/write';
-import { twinDriver, vagrantDriver } from '../libs/checks/driver';
+import { twinDriver } from '../libs/targets/twin-driver';
+import { vagrantDriver } from '../libs/targets/vagrant-driver';
 import { checkSummary, runChecks } from '../libs/checks/suite';
 import { benchMarkdown, runBench, type BenchReport } from '../libs/checks/bench';
 import { chmodSync, mkdtempSync, rmSync } from 'fs';

@@ -3,9 +3,9 @@
 import type { LabModel } from '../model/types';
 import { userPathToRoot } from '../model/paths';
 import { linkFailureConvergence } from '../model/link-failure';
-import type { Driver } from './driver';
-import { get, pause, vipHolders, waitForTree, waitUntil } from './observe';
-import { outageOf, Probe, type Outage } from './probe';
+import type { Driver } from '../targets/driver';
+import { get, pause, vipHolders, waitForTree, waitUntil } from '../observe/observe';
+import { outageOf, Probe, type Outage } from '../observe/probe';
 import { rolesOf, settle, switchToLose, type Roles } from './suite';
 
 export interface DrillResult {

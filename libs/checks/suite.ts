@@ -7,10 +7,10 @@ import type { ContainerModel, LabModel, VmModel, VrrpGroupModel, VrrpMemberModel
 import { bigPage } from '../render';
 import { userPathToRoot } from '../model/paths';
 import { interSwitchLinks, linkFailureConvergence } from '../model/link-failure';
-import { serviceBackend, serviceUrl } from '../twin/twin';
-import type { Driver } from './driver';
-import { get, holdsWithin, pause, serversSeen, stpDiff, vipHolders, waitForTree, waitUntil } from './observe';
-import { outageOf, Probe } from './probe';
+import { serviceBackend, serviceUrl } from '../model/service';
+import type { Driver } from '../targets/driver';
+import { get, holdsWithin, pause, serversSeen, stpDiff, vipHolders, waitForTree, waitUntil } from '../observe/observe';
+import { outageOf, Probe } from '../observe/probe';
 
 export type CheckStatus = 'pass' | 'fail' | 'not-applicable';
 

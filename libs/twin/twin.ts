@@ -8,9 +8,10 @@
 import { spawn } from 'child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { join, resolve } from 'path';
-import type { ContainerModel, HaproxyModel, LabModel, Service, StpPortPrediction, VmModel } from '../model/types';
+import type { ContainerModel, LabModel, Service, StpPortPrediction, VmModel } from '../model/types';
 import { containerFiles } from '../render';
-import { readStp, stpMismatchesOf } from '../checks/observe';
+import { serviceBackend, serviceUrl } from '../model/service';
+import { readStp, stpMismatchesOf } from '../targets/kernel-stp';
 import { faultTarget, faultTargetNames, type FaultAction } from '../model/fault-target';
 import { must, run, sleep, TwinError } from './system';
 
@@ -358,19 +359,6 @@ async function waitForStp(lab: TwinLab, since: number, step: Say): Promise<void>
     }
     await sleep(250);
   }
-}
-
-/** The URL users reach the service at: the first VIP and the first frontend's port. */
-export function serviceUrl(model: LabModel): string | null {
-  const g = model.vrrp[0];
-  const f = model.haproxy?.frontends[0];
-  return g && f ? `http://${g.vip}:${f.port}/` : null;
-}
-
-/** The backend behind that URL: the first frontend's default backend. */
-export function serviceBackend(model: LabModel): HaproxyModel['backends'][number] | undefined {
-  const h = model.haproxy;
-  return h?.backends.find((b) => b.name === h.frontends[0]?.defaultBackend);
 }
 
 async function waitForService(lab: TwinLab, step: Say): Promise<void> {

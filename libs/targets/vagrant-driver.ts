@@ -1,48 +1,9 @@
-// What the check suite needs from a running lab: run a shell command on a node, inject a fault,
-// tell the time. Two drivers: the twin (namespaces on this machine) and Vagrant (VirtualBox or libvirt).
+// Vagrant (VirtualBox or libvirt) as a driver: ssh to the VMs, `lxc exec` for containers.
 import { spawnSync } from 'child_process';
 import { faultTarget, type FaultAction } from '../model/fault-target';
-import type { LabModel, Service } from '../model/types';
+import type { LabModel } from '../model/types';
+import type { Driver, ExecResult, Runner } from './driver';
 import { shellQuote, vagrantSsh } from './vagrant-ssh';
-import { daemonLogTail, fault as twinFault, shOn, type TwinLab } from '../twin/twin';
-
-export interface ExecResult {
-  status: number;
-  stdout: string;
-  stderr: string;
-}
-
-export interface Driver {
-  readonly name: 'twin' | 'vagrant';
-  readonly model: LabModel;
-  /** Runs a POSIX shell command as root on a VM, switch, user or container. */
-  exec(node: string, command: string): ExecResult;
-  /**
-   * Cuts or heals a link `a:b`, a VXLAN segment, a bridge, a VM, a container or `container:daemon`.
-   * `down` is the guide's command (a link: on its first end; the other keeps carrier), `unplug`
-   * pulls a link's cable (both ends lose carrier), `up` heals either.
-   */
-  fault(target: string, action: FaultAction): void;
-  /** The last lines of a container daemon's log, for error reports; absent when the driver cannot read them. */
-  daemonLog?(container: string, service: Service): string[];
-  now(): number;
-}
-
-export function twinDriver(lab: TwinLab): Driver {
-  return {
-    name: 'twin',
-    model: lab.model,
-    exec: (node, command) => shOn(lab, node, command),
-    fault: (target, action) => {
-      twinFault(lab, target, action);
-    },
-    daemonLog: (container, service) => daemonLogTail(lab, container, service),
-    now: () => Date.now(),
-  };
-}
-
-/** Runs argv and returns its result; replaceable so the command lines can be checked without VirtualBox. */
-export type Runner = (argv: string[], cwd: string) => ExecResult;
 
 const spawnRunner: Runner = (argv, cwd) => {
   const r = spawnSync(argv[0], argv.slice(1), { cwd, encoding: 'utf8', timeout: 120_000 });

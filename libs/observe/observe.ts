@@ -1,39 +1,16 @@
 // Observations of a running lab through a driver: STP states, who holds a VIP, what a user gets.
 import { spanningTree, type StpFaults } from '../model/spanning-tree';
 import type { LabModel, StpPortPrediction, VrrpGroupModel } from '../model/types';
-import type { Driver } from './driver';
-
-const stpStates = ['disabled', 'listening', 'learning', 'forwarding', 'blocking'];
+import type { Driver } from '../targets/driver';
+import { readStp, stpMismatchesOf } from '../targets/kernel-stp';
 
 /** Sleeps without giving up the thread: the checks are sequential by nature. */
 export function pause(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
-/** Port states as the kernel reports them (/sys), keyed `bridge/port`, on every VM with an STP bridge. */
-export function readStp(driver: Pick<Driver, 'model' | 'exec'>): Map<string, string> {
-  const states = new Map<string, string>();
-  const vms = new Set(driver.model.bridges.filter((b) => b.stp).map((b) => b.vm));
-  for (const vm of vms) {
-    const out = driver.exec(vm, 'for f in /sys/class/net/*/brif/*/state; do [ -e "$f" ] && echo "$f $(cat "$f")"; done; true').stdout;
-    for (const line of out.split('\n').filter(Boolean)) {
-      const [path, value] = line.split(' ');
-      const parts = path.split('/');
-      states.set(`${parts[4]}/${parts[6]}`, stpStates[Number(value)] ?? value);
-    }
-  }
-  return states;
-}
-
 export function predicted(model: LabModel, faults: StpFaults = {}): StpPortPrediction[] {
   return spanningTree(model.bridges, faults).ports;
-}
-
-/** The predicted ports whose actual state differs ('absent' when the kernel has no such port, which is right for a disabled one). */
-export function stpMismatchesOf(actual: Map<string, string>, expected: StpPortPrediction[]): Array<StpPortPrediction & { actual: string }> {
-  return expected
-    .map((p) => ({ ...p, actual: actual.get(`${p.bridge}/${p.ifname}`) ?? 'absent' }))
-    .filter((p) => p.actual !== p.state && !(p.state === 'disabled' && p.actual === 'absent'));
 }
 
 export function stpDiff(driver: Driver, expected: StpPortPrediction[]): string[] {

@@ -1,7 +1,7 @@
 // Outage measurement: a bounded loop on a user node does an HTTP GET every 50 ms with a short
 // timeout and logs start time and result; outage = first failure to first success after the
 // last failure.
-import type { Driver } from './driver';
+import type { Driver } from '../targets/driver';
 
 export interface Sample {
   /** Start of the request, ms since the epoch, on the user node's clock. */

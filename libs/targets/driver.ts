@@ -1,0 +1,30 @@
+// What observe, the checks, the bench and the view need from a running lab: run a shell command
+// on a node, inject a fault, tell the time. Two drivers: the twin (twin-driver.ts, namespaces on
+// this machine) and Vagrant (vagrant-driver.ts, VirtualBox or libvirt).
+import type { FaultAction } from '../model/fault-target';
+import type { LabModel, Service } from '../model/types';
+
+export interface ExecResult {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface Driver {
+  readonly name: 'twin' | 'vagrant';
+  readonly model: LabModel;
+  /** Runs a POSIX shell command as root on a VM, switch, user or container. */
+  exec(node: string, command: string): ExecResult;
+  /**
+   * Cuts or heals a link `a:b`, a VXLAN segment, a bridge, a VM, a container or `container:daemon`.
+   * `down` is the guide's command (a link: on its first end; the other keeps carrier), `unplug`
+   * pulls a link's cable (both ends lose carrier), `up` heals either.
+   */
+  fault(target: string, action: FaultAction): void;
+  /** The last lines of a container daemon's log, for error reports; absent when the driver cannot read them. */
+  daemonLog?(container: string, service: Service): string[];
+  now(): number;
+}
+
+/** Runs argv and returns its result; replaceable so the command lines can be checked without VirtualBox. */
+export type Runner = (argv: string[], cwd: string) => ExecResult;
