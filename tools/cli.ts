@@ -12,6 +12,7 @@ import { summaryTable } from '../libs/render/regenerate';
 import { regenerateLab } from '../libs/render/write';
 import { twinDriver } from '../libs/targets/twin-driver';
 import { vagrantDriver } from '../libs/targets/vagrant-driver';
+import { startView } from '../libs/view';
 import { checkSummary, runChecks } from '../libs/checks/suite';
 import { benchMarkdown, runBench, type BenchReport } from '../libs/checks/bench';
 import { chmodSync, mkdtempSync, rmSync } from 'fs';
@@ -277,6 +278,31 @@ void yargs(labWordAsOption(hideBin(process.argv)))
         process.exit(report.ok ? 0 : 1);
       } catch (error) {
         if (started) down(loadTwinLab(labDir(argv.lab)).model.name, progress);
+        fail(error);
+      }
+    },
+  )
+  .command(
+    'view [lab]',
+    'the running lab live in the browser: STP, VRRP, haproxy, daemons, requests, faults by clicking (127.0.0.1 only)',
+    (y) =>
+      y
+        .positional('lab', labOption)
+        .option('target', { choices: ['twin', 'vagrant'] as const, default: 'twin' as const, describe: 'the twin (must be up) or a Vagrant lab (polled over ssh)' })
+        .option('port', { type: 'number', default: 0, describe: 'port on 127.0.0.1 (default: any free one)' }),
+    async (argv) => {
+      try {
+        const lab = loadTwinLab(labDir(argv.lab));
+        if (argv.target === 'twin' && labNamespaces(lab.model.name).length === 0) {
+          const folder = argv.lab === undefined ? '' : ` ${argv.lab}`;
+          throw new TwinError(`lab ${lab.model.name} is down: bring it up first with sudo npm run lab -- twin up${folder}`);
+        }
+        const view = await startView(argv.target === 'twin' ? twinDriver(lab) : vagrantDriver(lab.model, lab.dir), { port: argv.port });
+        say(`live view of ${lab.model.name} (${argv.target}): ${view.server.url}  (Ctrl-C stops it)`);
+        const stop = () => void view.stop().then(() => process.exit(0));
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      } catch (error) {
         fail(error);
       }
     },

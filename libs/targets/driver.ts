@@ -3,6 +3,7 @@
 // this machine) and Vagrant (vagrant-driver.ts, VirtualBox or libvirt).
 import type { FaultAction } from '../model/fault-target';
 import type { LabModel, Service } from '../model/types';
+import type { LineStream, TargetEvent, Watch } from './events';
 
 export interface ExecResult {
   status: number;
@@ -24,6 +25,12 @@ export interface Driver {
   /** The last lines of a container daemon's log, for error reports; absent when the driver cannot read them. */
   daemonLog?(container: string, service: Service): string[];
   now(): number;
+  /** Notifications as they happen (kernel, daemons, haproxy); absent when the target has none, and observe polls. */
+  watch?(emit: (event: TargetEvent) => void): Watch;
+  /** A long-running command on a node, its output line by line; absent when the target cannot stream. */
+  stream?(node: string, command: string, onLine: (line: string) => void): LineStream;
+  /** haproxy's own current verdict on each server (`backend/server` → up); absent when the target cannot read it. */
+  haproxyServers?(balancer: string): Map<string, boolean>;
 }
 
 /** Runs argv and returns its result; replaceable so the command lines can be checked without VirtualBox. */

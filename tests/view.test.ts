@@ -1,0 +1,154 @@
+// The live view without a running lab: the ELK layout, the monitor-line parsers, the server's
+// refusals (no token, another origin, another Host, bad input) and the Vagrant target's polling,
+// through drivers that record what they are asked.
+import { request } from 'http';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { LiveLab } from '../libs/observe/live';
+import type { Driver, ExecResult } from '../libs/targets/driver';
+import { parseAddressMonitor, parseBridgeMonitor, parseHaproxyLog, parseLinkMonitor } from '../libs/targets/events';
+import { haproxyVerdicts } from '../libs/targets/twin-events';
+import { vagrantDriver } from '../libs/targets/vagrant-driver';
+import { startView } from '../libs/view';
+import { layoutLab } from '../libs/view/layout';
+import { practica6 } from './helpers';
+
+function call(port: number, method: string, path: string, options: { headers?: Record<string, string>; body?: string } = {}): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, method, path, headers: options.headers }, (res) => {
+      let body = '';
+      res.on('data', (c) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+/** A driver of practica6 that answers every command with nothing and records faults. */
+function recordingDriver(faults: string[]): Driver {
+  return { name: 'twin', model: practica6(), exec: () => ({ status: 0, stdout: '', stderr: '' }), fault: (t, a) => void faults.push(`${t} ${a}`), now: () => Date.now() };
+}
+
+test('layout: every VM, bridge and container placed by ELK, inner nodes inside their hypervisor, none overlapping', async () => {
+  const model = practica6();
+  const layout = await layoutLab(model);
+  assert.is(layout.nodes.length, model.vms.length + model.bridges.filter((b) => model.vms.find((v) => v.name === b.vm)!.kind === 'hypervisor').length + model.containers.length);
+  const byId = new Map(layout.nodes.map((n) => [n.id, n]));
+  for (const n of layout.nodes) {
+    assert.ok(n.width > 0 && n.height > 0 && Number.isFinite(n.x) && Number.isFinite(n.y), n.id);
+    if (n.parent) {
+      const p = byId.get(n.parent)!;
+      assert.ok(n.x >= p.x && n.y >= p.y && n.x + n.width <= p.x + p.width && n.y + n.height <= p.y + p.height, `${n.id} inside ${p.id}`);
+    }
+  }
+  const leaves = layout.nodes.filter((n) => n.kind !== 'hypervisor');
+  for (const [i, a] of leaves.entries()) for (const b of leaves.slice(i + 1)) {
+    assert.ok(a.x + a.width <= b.x || b.x + b.width <= a.x || a.y + a.height <= b.y || b.y + b.height <= a.y, `${a.id} overlaps ${b.id}`);
+  }
+  const blocked = layout.edges.find((e) => e.id === 'link:swout1:vswout2')!;
+  assert.equal(blocked.ends, [{ bridge: 'swout1', port: 'to-vswout2' }, { bridge: 'vswout2', port: 'to-swout1' }]);
+  assert.is(blocked.target, 'swout1:vswout2');
+  assert.is(layout.nodes.find((n) => n.name === 'vswout1')!.target, 'vswout1');
+});
+
+test('monitor lines: bridge port states, links, addresses and haproxy verdicts', () => {
+  assert.equal(parseBridgeMonitor('7: to-vswout2@if12: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 master swout1 state blocking priority 32 cost 100 '), { bridge: 'swout1', port: 'to-vswout2', state: 'blocking' });
+  assert.equal(parseBridgeMonitor('Deleted 7: to-vswout2@if12: <BROADCAST,MULTICAST> mtu 1500 master swout1 state disabled priority 32 cost 100'), { bridge: 'swout1', port: 'to-vswout2', state: 'absent' });
+  assert.is(parseBridgeMonitor('8: swout1: <BROADCAST> mtu 1500'), null);
+  assert.equal(parseLinkMonitor('5: to-vswout1@if6: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue master swout1 state UP'), { ifname: 'to-vswout1', up: true });
+  assert.equal(parseLinkMonitor('4: vswout1: <NO-CARRIER,BROADCAST,MULTICAST,UP> mtu 1500 qdisc noqueue state DOWN'), { ifname: 'vswout1', up: false });
+  assert.equal(parseAddressMonitor('2: eth0    inet 172.16.1.254/24 scope global secondary eth0'), { ifname: 'eth0', address: '172.16.1.254', present: true });
+  assert.equal(parseAddressMonitor('Deleted 9: vrrp.12@eth0    inet 172.16.1.254/24 scope global vrrp.12'), { ifname: 'vrrp.12', address: '172.16.1.254', present: false });
+  const log = [
+    '[WARNING]  (130) : Server misServidores/serv3 is DOWN, reason: Layer4 timeout, check duration: 1001ms.',
+    '[WARNING]  (130) : Server misServidores/serv1 is DOWN, reason: Layer4 timeout.',
+    '[WARNING]  (130) : Server misServidores/serv1 is UP, reason: Layer4 check passed.',
+    '[WARNING]  (211) : Server misServidores/serv2 is DOWN, reason: Layer4 timeout.',
+  ].join('\n');
+  assert.equal(parseHaproxyLog(log.split('\n')[0]), { pid: 130, backend: 'misServidores', server: 'serv3', up: false });
+  // A restarted haproxy (new pid) starts with every server UP: only its own lines count.
+  assert.equal([...haproxyVerdicts(log)], [['misServidores/serv2', false]]);
+});
+
+test('server: the page carries a token; a fault without it, from another origin or to another Host is refused; bad input is a 400; nothing reaches the lab', async () => {
+  const faults: string[] = [];
+  const view = await startView(recordingDriver(faults), { pollMs: 60_000 });
+  try {
+    const { port, token } = view.server;
+    const page = await call(port, 'GET', '/');
+    assert.is(page.status, 200);
+    assert.match(page.body, `<meta name="lab-token" content="${token}">`);
+    assert.not.match(page.body, /https?:\/\/(?!www\.w3\.org)/, 'no asset from elsewhere');
+    for (const asset of ['/assets/app.js', '/assets/app.css']) assert.is((await call(port, 'GET', asset)).status, 200, asset);
+    const json = { 'Content-Type': 'application/json' };
+    const body = JSON.stringify({ target: 'vswout1', action: 'down' });
+    const refused = [
+      await call(port, 'POST', '/api/fault', { headers: json, body }),
+      await call(port, 'POST', '/api/fault', { headers: { ...json, 'X-Lab-Token': 'guess' }, body }),
+      await call(port, 'POST', '/api/fault', { headers: { ...json, 'X-Lab-Token': token, Origin: 'http://evil.example' }, body }),
+      await call(port, 'POST', '/api/fault', { headers: { ...json, 'X-Lab-Token': token, 'Sec-Fetch-Site': 'cross-site' }, body }),
+      await call(port, 'POST', '/api/fault', { headers: { ...json, 'X-Lab-Token': token, Host: `rebound.example:${port}` }, body }),
+    ];
+    assert.equal(refused.map((r) => r.status), [403, 403, 403, 403, 403]);
+    assert.match(refused[0].body, 'X-Lab-Token');
+    assert.match(refused[2].body, 'cross-origin request from http://evil.example refused');
+    const withToken = { ...json, 'X-Lab-Token': token };
+    const bad = [
+      await call(port, 'POST', '/api/fault', { headers: withToken, body: JSON.stringify({ target: 'nosuchnode', action: 'down' }) }),
+      await call(port, 'POST', '/api/fault', { headers: withToken, body: JSON.stringify({ target: 'vswout1', action: 'explode' }) }),
+      await call(port, 'POST', '/api/fault', { headers: withToken, body: JSON.stringify({ target: 'vswout1', action: 'unplug' }) }),
+      await call(port, 'POST', '/api/fault', { headers: withToken, body: '{"target": ' }),
+      await call(port, 'POST', '/api/fault', { headers: { 'X-Lab-Token': token, 'Content-Type': 'text/plain' }, body }),
+      await call(port, 'POST', '/api/requests', { headers: withToken, body: '{"run": "yes"}' }),
+    ];
+    assert.equal(bad.map((r) => r.status), [400, 400, 400, 400, 415, 400]);
+    assert.match(bad[0].body, 'unknown fault target \\"nosuchnode\\"; targets: swout1:vswout1');
+    assert.match(bad[1].body, 'actions: down, up, unplug');
+    assert.equal(faults, [], 'no refused or bad request reached the lab');
+    const ok = await call(port, 'POST', '/api/fault', { headers: { ...withToken, Origin: `http://127.0.0.1:${port}` }, body });
+    assert.is(ok.status, 200, ok.body);
+    assert.equal(faults, ['vswout1 down']);
+    const timeline = JSON.parse((await call(port, 'GET', '/api/timeline')).body);
+    assert.equal(timeline.events.map((e: { kind: string; key: string; value: string }) => `${e.kind} ${e.key} ${e.value}`), ['fault vswout1 down']);
+    assert.ok(timeline.events[0].t > 0);
+  } finally {
+    await view.stop();
+  }
+});
+
+test('the Vagrant target: no notifications, so observe polls over ssh at a lower rate, and each change is an event', async () => {
+  const commands: string[] = [];
+  let reads = 0;
+  const runner = (argv: string[]): ExecResult => {
+    if (argv[1] === 'ssh-config') return { status: 0, stdout: 'Host swout1\n', stderr: '' };
+    const [vm, command] = argv.slice(-2);
+    commands.push(`${vm}: ${command}`);
+    if (vm === 'swout1' && command.includes('/brif/')) {
+      reads++;
+      // Blocking at first, then forwarding (as after a link failure).
+      return { status: 0, stdout: `/sys/class/net/swout1/brif/to-vswout2/state ${reads === 1 ? 4 : 3}\n`, stderr: '' };
+    }
+    return { status: 0, stdout: '', stderr: '' };
+  };
+  const live = new LiveLab(vagrantDriver(practica6(), '/lab', runner), { pollMs: 30 });
+  try {
+    assert.is(live.initial.stp['swout1/to-vswout2'], 'blocking');
+    const until = Date.now() + 3000;
+    while (!live.events.some((e) => e.kind === 'stp') && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+  } finally {
+    live.stop();
+  }
+  const stp = live.events.find((e) => e.kind === 'stp')!;
+  assert.equal([stp.key, stp.value], ['swout1/to-vswout2', 'forwarding']);
+  const q = `'\\''`;
+  for (const expected of [
+    "swout1: sudo sh -c 'for f in /sys/class/net/*/brif/*/state; do [ -e \"$f\" ] && echo \"$f $(cat \"$f\")\"; done; true'",
+    `vm1: sudo sh -c 'echo vswout1 $(cat /sys/class/net/vswout1/bridge/root_id 2>/dev/null)'`,
+    "usuario: sudo sh -c 'ip -o link show'",
+    `vm1: sudo sh -c 'lxc exec bal1 -- sh -c ${q}ip -4 -o addr show${q}'`,
+    `vm2: sudo sh -c 'lxc exec serv3 -- sh -c ${q}for s in apache2; do pidof $s >/dev/null && echo $s; done; true${q}'`,
+  ]) assert.ok(commands.includes(expected), `expected: ${expected}\nran:\n${[...new Set(commands)].join('\n')}`);
+});
+
+test.run();
