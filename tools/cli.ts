@@ -8,6 +8,7 @@ import type { ProfileName } from '../libs/spec/profiles';
 import { SpecError } from '../libs/spec/problems';
 import { defaultScenario, embeddedScenarios, loadLab, specSource, type SpecChoice } from '../libs/spec/load';
 import { renderLab } from '../libs/render';
+import { fullStage, stages } from '../libs/model/stage';
 import { summaryTable } from '../libs/render/regenerate';
 import { regenerateLab } from '../libs/render/write';
 import { twinDriver } from '../libs/targets/twin-driver';
@@ -184,16 +185,18 @@ void yargs(labWordAsOption(hideBin(process.argv)))
         .option('name', { type: 'string', describe: 'lab name and folder (default: the spec\'s)' })
         .option('out-dir', { type: 'string', default: join(workspaceRoot, 'out'), describe: 'parent folder of the lab folder' })
         .option('force', { type: 'boolean', default: false, describe: 'overwrite hand edits too (each is reported)' })
-        .option('dry-run', { type: 'boolean', default: false, describe: 'print what each file would get; write nothing' }),
+        .option('dry-run', { type: 'boolean', default: false, describe: 'print what each file would get; write nothing' })
+        .option('stage', { choices: stages, default: fullStage, describe: 'build up to a checkpoint: bare, cp1 (STP), cp2 (VRRP), cp3 (servers, haproxy), cp4 (everything, with the VXLAN); again at a later stage into the same folder keeps hand edits' })
+        .option('solutions', { type: 'boolean', default: true, describe: 'below cp4, fold each next step\'s solution into the guide (--no-solutions leaves them out)' }),
     (argv) => {
       try {
         const { model, warningReport } = loadModel(argv, { profile: argv.profile, name: argv.name });
         warn(warningReport);
-        const files = renderLab(model);
+        const files = renderLab(model, { stage: argv.stage, solutions: argv.solutions });
         const dir = join(fromCaller(argv.outDir), model.name);
         const plan = regenerateLab(files, dir, { force: argv.force, dryRun: argv.dryRun });
         say(summaryTable(plan, argv.dryRun));
-        say(`${model.name}: ${Object.keys(files).length} files ${argv.dryRun ? 'would be written to' : 'in'} ${dir}/`);
+        say(`${model.name}: ${Object.keys(files).length} files ${argv.dryRun ? 'would be written to' : 'in'} ${dir}/${argv.stage === fullStage ? '' : ` (stage ${argv.stage})`}`);
         if (plan.conflicts.length > 0) {
           process.stderr.write(`${plan.conflicts.length} file(s) have conflict markers to resolve: ${plan.conflicts.join(', ')}\n`);
           process.exit(1);

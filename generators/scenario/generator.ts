@@ -5,6 +5,7 @@ import { isAbsolute, join, relative } from 'path';
 import { loadLab, specSource, type SpecChoice } from '../../libs/spec/load';
 import { SpecError } from '../../libs/spec/problems';
 import { renderLab } from '../../libs/render';
+import { fullStage, isStage, stages } from '../../libs/model/stage';
 import { planRegeneration, planWrites, summaryTable } from '../../libs/render/regenerate';
 import { isExecutable } from '../../libs/render/write';
 import type { ScenarioGeneratorSchema } from './schema';
@@ -24,10 +25,12 @@ export class ConflictError extends Error {}
 
 /** Renders the lab; a bad spec throws a SpecError before anything is written to the tree. */
 export async function scenarioGenerator(tree: Tree, options: ScenarioGeneratorSchema) {
+  const stage = options.stage ?? fullStage;
+  if (!isStage(stage)) throw new SpecError('--stage', [{ pointer: '', value: stage, message: 'unknown stage', hint: `stages: ${stages.join(', ')} (default ${fullStage}, the whole lab)` }]);
   const { text, source } = readSpec(tree, { spec: options.spec, scenario: options.scenario });
   const { model, warningReport } = loadLab(text, { source, name: options.name, profile: options.profile });
   if (warningReport) logger.warn(warningReport);
-  const files = renderLab(model);
+  const files = renderLab(model, { stage, solutions: options.solutions });
   const dir = join(options.outDir ?? 'out', model.name);
   // Hand edits survive: each file is replaced, kept, merged or flagged (see regenerate.ts).
   const plan = planRegeneration(files, (path) => tree.read(join(dir, path), 'utf-8'), { force: options.force });
@@ -40,7 +43,7 @@ export async function scenarioGenerator(tree: Tree, options: ScenarioGeneratorSc
   logger.info(summaryTable(plan));
   const root = model.spanningTree.domains.map((d) => d.root).join(', ');
   return () => {
-    logger.info(`${model.name}: ${Object.keys(files).length} files in ${dir}/ (profile ${model.profile}; STP root ${root})`);
+    logger.info(`${model.name}: ${Object.keys(files).length} files in ${dir}/ (profile ${model.profile}; ${stage === fullStage ? '' : `stage ${stage}; `}STP root ${root})`);
     // The files are written by now, markers included.
     if (plan.conflicts.length > 0) throw new ConflictError(`${plan.conflicts.length} file(s) have conflict markers to resolve: ${plan.conflicts.join(', ')}`);
   };

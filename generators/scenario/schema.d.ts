@@ -5,4 +5,6 @@ export interface ScenarioGeneratorSchema {
   profile?: 'seed' | 'fast';
   outDir?: string;
   force?: boolean;
+  stage?: 'bare' | 'cp1' | 'cp2' | 'cp3' | 'cp4';
+  solutions?: boolean;
 }

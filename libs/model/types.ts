@@ -216,6 +216,9 @@ export interface SpanningTreeModel {
   blocked: Array<{ bridge: string; ifname: string }>;
 }
 
+/** How far the lab is built (see stage.ts): the handout's checkpoints, bare before the first. */
+export type Stage = 'bare' | 'cp1' | 'cp2' | 'cp3' | 'cp4';
+
 export interface LabModel {
   format: 'lab-model/1';
   name: string;
@@ -231,4 +234,6 @@ export interface LabModel {
   haproxy: HaproxyModel | null;
   vxlan: VxlanModel[];
   spanningTree: SpanningTreeModel;
+  /** Built up to this stage; absent: the whole lab (cp4). */
+  stage?: Stage;
 }

@@ -1,7 +1,9 @@
 // model → {path: text}. Pure: the same model always gives byte-identical files.
 import boxes from '../../vagrant/boxes.json';
+import { fullStage, stageModel, type Stage } from '../model/stage';
 import type { ContainerModel, LabModel, VmModel } from '../model/types';
 import { renderGuide } from './guide';
+import { renderStageGuide } from './stage-guide';
 import { render } from './template';
 import { udpTunnels } from './tunnels';
 
@@ -54,21 +56,30 @@ function renderContainer(model: LabModel, c: ContainerModel): FileMap {
   return Object.fromEntries(containerFiles(c).map(({ file }) => [`containers/${c.name}/${file}`, render(templates[file], model, data)]));
 }
 
-function renderHost(model: LabModel, vm: LabModel['vms'][number]): FileMap {
+/**
+ * A VM's files at the model's stage. `whole` is the whole lab: a hypervisor that will run
+ * containers gets LXD and its image from the first stage on, before any container exists, and a
+ * container installs at once every package its later stages need (as in the handout).
+ */
+function renderHost(model: LabModel, vm: LabModel['vms'][number], whole: LabModel): FileMap {
   const dir = `hosts/${vm.name}`;
+  // A hypervisor that carries only bridges does not install LXD.
+  const lxd = whole.vms.find((v) => v.name === vm.name)!.containers.length > 0;
   const files: FileMap = {
-    [`${dir}/bootstrap.sh`]: render('host/bootstrap.sh.ejs', model, { vm }),
+    [`${dir}/bootstrap.sh`]: render('host/bootstrap.sh.ejs', model, { vm, lxd }),
     [`${dir}/network.sh`]: render('host/network.sh.ejs', model, { vm }),
-    [`${dir}/lab-network.service`]: render('host/lab-network.service.ejs', model, { vm }),
+    [`${dir}/lab-network.service`]: render('host/lab-network.service.ejs', model, { vm, lxd }),
   };
   if (vm.kind === 'hypervisor') files[`${dir}/netplan.yaml`] = render('host/netplan.yaml.ejs', model, { vm });
-  // A hypervisor that carries only bridges does not install LXD.
-  if (vm.containers.length) {
+  if (lxd) {
     const containers = model.containers.filter((c) => c.host === vm.name);
-    const lxd = { lxdImage: boxes.lxdImage, lxdChannel: boxes.lxdChannel };
+    // Containers of later stages: their image is fetched now, as the handout's first LXD step does.
+    const later = whole.containers.some((c) => c.host === vm.name && !containers.some((x) => x.name === c.name));
+    const lxdData = { lxdImage: boxes.lxdImage, lxdChannel: boxes.lxdChannel };
+    const wholePackages = (c: ContainerModel, which: 'image' | 'all' | 'extra') => packagesOf(whole.containers.find((x) => x.name === c.name)!, which);
     files[`${dir}/lxd-preseed.yaml`] = render('host/lxd-preseed.yaml.ejs', model, { vm });
-    files[`${dir}/lxd.sh`] = render('host/lxd.sh.ejs', model, { vm, ...lxd });
-    files[`${dir}/containers.sh`] = render('host/containers.sh.ejs', model, { vm, containers, packagesOf, filesOf: containerFiles, ...lxd });
+    files[`${dir}/lxd.sh`] = render('host/lxd.sh.ejs', model, { vm, prefetch: later, ...lxdData });
+    if (containers.length) files[`${dir}/containers.sh`] = render('host/containers.sh.ejs', model, { vm, containers, packagesOf: wholePackages, filesOf: containerFiles, ...lxdData });
     for (const c of containers) files[`${dir}/lxd/lab-${c.name}.yaml`] = render('host/lxd-profile.yaml.ejs', model, { container: c });
   }
   return files;
@@ -86,13 +97,23 @@ function boxesOf(vm: VmModel): { virtualbox: Box; libvirt: Box } {
   return { virtualbox, libvirt: own ? virtualbox : boxes.libvirt[vm.kind] };
 }
 
-export function renderLab(model: LabModel): FileMap {
+export interface RenderOptions {
+  /** Build the lab up to this stage (default cp4, the whole lab). */
+  stage?: Stage;
+  /** A stage's guide shows the solutions of the next steps, collapsed (default true). */
+  solutions?: boolean;
+}
+
+/** The files of a lab: `whole` is the resolved lab, rendered as built up to `options.stage`. */
+export function renderLab(whole: LabModel, options: RenderOptions = {}): FileMap {
+  const stage = options.stage ?? fullStage;
+  const model = stageModel(whole, stage);
   const files: FileMap = {
     'lab.json': renderLabJson(model),
     Vagrantfile: render('vagrant/Vagrantfile.ejs', model, { boxes: boxesOf, tunnels: udpTunnels(model) }),
-    'README.md': renderGuide(model),
+    'README.md': stage === fullStage ? renderGuide(model) : renderStageGuide(whole, stage, { solutions: options.solutions ?? true, renderAt: (s) => renderLab(whole, { stage: s }) }),
   };
-  for (const vm of model.vms) Object.assign(files, renderHost(model, vm));
+  for (const vm of model.vms) Object.assign(files, renderHost(model, vm, whole));
   for (const c of model.containers) Object.assign(files, renderContainer(model, c));
   // Stable order of keys, so listings and writes are deterministic too.
   return Object.fromEntries(Object.entries(files).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
