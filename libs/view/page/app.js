@@ -192,10 +192,19 @@ function drawRequests(cursor) {
   const box = $('request-stream');
   box.replaceChildren();
   const users = lab.model.vms.filter((v) => v.kind === 'user').map((v) => v.name);
+  const lastFault = events.map((e) => e.kind).lastIndexOf('fault');
   for (const u of users) {
     const mine = events.filter((e) => e.kind === 'request' && e.key === u).slice(-40);
     const last = mine[mine.length - 1];
-    const row = el('div', { class: 'user', 'data-user': u, 'data-servers': [...new Set(mine.slice(-10).filter((e) => e.value.ok).map((e) => e.value.server))].join(' ') });
+    // Which servers answered since the last fault (all of it, not only what is drawn).
+    const okSince = events.slice(lastFault + 1).filter((e) => e.kind === 'request' && e.key === u && e.value.ok);
+    const row = el('div', {
+      class: 'user',
+      'data-user': u,
+      'data-servers': [...new Set(mine.slice(-10).filter((e) => e.value.ok).map((e) => e.value.server))].sort().join(' '),
+      'data-servers-since-fault': [...new Set(okSince.map((e) => e.value.server))].sort().join(' '),
+      'data-ok-since-fault': okSince.length,
+    });
     row.append(el('span', {}, `${u}: `));
     for (const e of mine) {
       const r = el('span', { class: `req ${e.value.ok ? serverClass(e.value.server) : 'fail'}`, title: `${clock(e.t)} ${e.text}` });
@@ -205,7 +214,6 @@ function drawRequests(cursor) {
     box.append(row);
   }
   // The outage of the last fault: first failure after it to the first success after the last failure.
-  const lastFault = events.map((e) => e.kind).lastIndexOf('fault');
   const out = $('outage');
   if (lastFault < 0) return out.replaceChildren(el('span', {}, 'no fault yet'));
   const fault = events[lastFault];
