@@ -14,3 +14,19 @@ export function serviceBackend(model: LabModel): HaproxyModel['backends'][number
   const h = model.haproxy;
   return h?.backends.find((b) => b.name === h.frontends[0]?.defaultBackend);
 }
+
+/**
+ * The servers of that backend the VRRP master reaches at layer 2, in the backend's order: all of
+ * them once a VXLAN joins the internal bridges; before it (checkpoint 3, or a lab built up to
+ * cp3) only those on the master's own internal bridge.
+ */
+export function masterServers(model: LabModel): string[] {
+  const backend = serviceBackend(model);
+  const g = model.vrrp[0];
+  const master = g && model.containers.find((c) => c.name === g.master);
+  if (!backend || !master) return [];
+  const joined = (a: string, b: string) => a === b || model.vxlan.some((s) => s.members.some((m) => m.bridge === a) && s.members.some((m) => m.bridge === b));
+  const inner = master.nics.filter((n) => n.subnet !== g.subnet).map((n) => n.bridge);
+  const reached = (server: string) => model.containers.find((c) => c.name === server)?.nics.some((n) => inner.some((b) => joined(b, n.bridge))) ?? false;
+  return backend.servers.map((s) => s.name).filter(reached);
+}
