@@ -219,9 +219,10 @@ function unreachableFrom(driver: Driver, model: LabModel, user: string): string[
  * sending frames for a quiet host out of the port it learnt it on until a broadcast from that
  * host teaches it the new way, and a host whose ARP entry is still valid broadcasts only after
  * Linux's neighbour probing gives up on unicast (5 s delay, then 3 probes 1 s apart). With the
- * service, keepalived's gratuitous ARP every second does this at once.
+ * service, keepalived's gratuitous ARP every second does this at once. Measured up to 9.3 s on
+ * emulated VMs, where one round of pings over ssh takes seconds: the bound leaves room for three.
  */
-const relearnMs = 15_000;
+const relearnMs = 30_000;
 
 /**
  * Slack on a measured convergence beyond the prediction's own window: the tree is polled every
