@@ -6,6 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { LiveLab } from '../libs/observe/live';
 import type { Driver, ExecResult } from '../libs/targets/driver';
+import type { TargetEvent } from '../libs/targets/events';
 import { parseAddressMonitor, parseBridgeMonitor, parseHaproxyLog, parseLinkMonitor } from '../libs/targets/events';
 import { haproxyVerdicts } from '../libs/targets/twin-events';
 import { vagrantDriver } from '../libs/targets/vagrant-driver';
@@ -149,6 +150,44 @@ test('the Vagrant target: no notifications, so observe polls over ssh at a lower
     `vm1: sudo sh -c 'lxc exec bal1 -- sh -c ${q}ip -4 -o addr show${q}'`,
     `vm2: sudo sh -c 'lxc exec serv3 -- sh -c ${q}for s in apache2; do pidof $s >/dev/null && echo $s; done; true${q}'`,
   ]) assert.ok(commands.includes(expected), `expected: ${expected}\nran:\n${[...new Set(commands)].join('\n')}`);
+});
+
+test("the twin's notifications become timestamped events: a port state, the VIP's holders (split brain too), a restarted haproxy's servers", () => {
+  let emit: (e: TargetEvent) => void = () => undefined;
+  let stopped = false;
+  const exec = (node: string, command: string): ExecResult => {
+    if (node === 'bal1' && command.startsWith('ip -4 -o addr')) return { status: 0, stdout: '2: eth0    inet 172.16.1.250/24 scope global eth0\n2: eth0    inet 172.16.1.254/24 scope global secondary eth0\n', stderr: '' };
+    return { status: 0, stdout: '', stderr: '' };
+  };
+  const driver: Driver = {
+    name: 'twin', model: practica6(), exec, fault: () => undefined, now: () => 1000,
+    watch: (e) => ((emit = e), { stop: () => void (stopped = true) }),
+    haproxyServers: () => new Map([['misServidores/serv3', false]]),
+  };
+  const live = new LiveLab(driver);
+  assert.equal(live.initial.vip, { vrrpext: ['bal1'] });
+  assert.is(live.initial.server['bal1/misServidores/serv3'], false);
+  assert.is(live.initial.server['bal1/misServidores/serv1'], true);
+  emit({ kind: 'stp-port', t: 5, vm: 'swout1', bridge: 'swout1', port: 'to-vswout2', state: 'blocking' });
+  emit({ kind: 'stp-port', t: 6, vm: 'swout1', bridge: 'swout1', port: 'to-vswout2', state: 'blocking' });
+  emit({ kind: 'address', t: 7, node: 'bal2', ifname: 'eth0', address: '172.16.1.254', present: true });
+  emit({ kind: 'address', t: 8, node: 'bal1', ifname: 'eth0', address: '172.16.1.254', present: false });
+  emit({ kind: 'link', t: 9, node: 'vm1', ifname: 'vswout1', up: false });
+  emit({ kind: 'link', t: 9, node: 'vm1', ifname: 'veth-not-in-the-model', up: false });
+  emit({ kind: 'daemon', t: 10, container: 'bal1', service: 'haproxy', running: true });
+  live.stop();
+  assert.ok(stopped);
+  // A repeated state is no event; an interface the model does not name is not shown.
+  assert.equal(live.events.map((e) => [e.t, e.kind, e.key, e.value]), [
+    [5, 'stp', 'swout1/to-vswout2', 'blocking'],
+    [7, 'vip', 'vrrpext', ['bal1', 'bal2']],
+    [8, 'vip', 'vrrpext', ['bal2']],
+    [9, 'link', 'vm1/vswout1', false],
+    [10, 'daemon', 'bal1:haproxy', true],
+    [10, 'server', 'bal1/misServidores/serv3', true],
+  ]);
+  assert.equal(live.events.map((e) => e.seq), [1, 2, 3, 4, 5, 6]);
+  assert.equal(live.snapshot().vip, { vrrpext: ['bal2'] });
 });
 
 test.run();
