@@ -104,6 +104,37 @@ test('every stage of practica6 and curso3: headers, sh scripts shellcheck-clean,
   }
 });
 
+test('the tools that consume them accept the files only stages have: netplan generate (bare, cp1, cp3), keepalived -t (cp2), vagrant validate (bare)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lab-stages-tools-'));
+  const run = (command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) => {
+    const r = spawnSync(command, args, { encoding: 'utf8', ...options });
+    return { status: r.status, output: `${r.stdout ?? ''}${r.stderr ?? ''}` };
+  };
+  const ns = `labst-${process.pid}`;
+  try {
+    for (const s of ['bare', 'cp1', 'cp3'] as const) {
+      const root = join(dir, `netplan-${s}`);
+      writeLab({ 'etc/netplan/60-lab.yaml': byStage[s]['hosts/vm1/netplan.yaml'] }, root);
+      const check = run('netplan', ['generate', '--root-dir', root]);
+      assert.is(check.status, 0, `${s}: ${check.output}`);
+      for (const bridge of labJson(byStage[s]).vms.find((v) => v.name === 'vm1')!.bridges) assert.ok(readFileSync(join(root, 'run/systemd/network', `10-netplan-${bridge}.netdev`), 'utf8'), `${s} ${bridge}`);
+    }
+    // keepalived -t wants the interface: a namespace with bal1's cp2 NIC and the cp2 config.
+    writeLab({ 'keepalived.conf': byStage.cp2['containers/bal1/keepalived.conf'] }, join(dir, 'keepalived'));
+    assert.is(run('ip', ['netns', 'add', ns]).status, 0, 'ip netns add (needs root)');
+    assert.is(run('ip', ['-n', ns, 'link', 'add', 'name', 'eth0', 'type', 'veth', 'peer', 'name', 'peer0']).status, 0);
+    const script = `mount -t tmpfs tmpfs /etc/keepalived && cp ${join(dir, 'keepalived')}/* /etc/keepalived/ && keepalived -t -f /etc/keepalived/keepalived.conf`;
+    const keepalived = run('ip', ['netns', 'exec', ns, 'unshare', '--mount', '--propagation', 'private', 'sh', '-c', script]);
+    assert.is(keepalived.status, 0, keepalived.output);
+    writeLab(byStage.bare, join(dir, 'bare'));
+    const vagrant = run('vagrant', ['validate', '--ignore-provider'], { cwd: join(dir, 'bare'), env: { ...process.env, VAGRANT_CHECKPOINT_DISABLE: '1' } });
+    assert.is(vagrant.status, 0, vagrant.output);
+  } finally {
+    run('ip', ['netns', 'del', ns]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test("a stage's guide says what to build next, with this lab's names, and folds the solutions", () => {
   const guide = byStage.cp2['README.md'];
   assert.match(guide, '# Práctica 6: balanced web service with redundancy — stage cp2');
