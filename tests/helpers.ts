@@ -8,6 +8,10 @@ import { buildLab, readScenario } from '../libs/spec/load';
 import type { LabSpec } from '../libs/spec/types';
 
 export const root = join(__dirname, '..');
+
+// uvu loads every suite into one process, and each suite that starts a lab registers an exit
+// hook that takes it down even after a crash: more than Node's default of 10 listeners.
+process.setMaxListeners(40);
 export const fixtures = join(__dirname, 'fixtures');
 
 export function practica6Spec(): LabSpec {
