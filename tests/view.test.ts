@@ -31,7 +31,7 @@ function recordingDriver(faults: string[]): Driver {
   return { name: 'twin', model: practica6(), exec: () => ({ status: 0, stdout: '', stderr: '' }), fault: (t, a) => void faults.push(`${t} ${a}`), now: () => Date.now() };
 }
 
-test('layout: every VM, bridge and container placed by ELK, inner nodes inside their hypervisor, none overlapping', async () => {
+test('layout: every VM, bridge and container placed by ELK, inner nodes inside their hypervisor, none overlapping; layer 3 between the subnets', async () => {
   const model = practica6();
   const layout = await layoutLab(model);
   assert.is(layout.nodes.length, model.vms.length + model.bridges.filter((b) => model.vms.find((v) => v.name === b.vm)!.kind === 'hypervisor').length + model.containers.length);
@@ -51,6 +51,14 @@ test('layout: every VM, bridge and container placed by ELK, inner nodes inside t
   assert.equal(blocked.ends, [{ bridge: 'swout1', port: 'to-vswout2' }, { bridge: 'vswout2', port: 'to-swout1' }]);
   assert.is(blocked.target, 'swout1:vswout2');
   assert.is(layout.nodes.find((n) => n.name === 'vswout1')!.target, 'vswout1');
+  // Layer 3: the subnets, each address holder with its addresses, the VIP on its subnet; a
+  // balancer sits between the two subnets, so it is laid out between them.
+  const l3 = new Map(layout.layer3.nodes.map((n) => [n.id, n]));
+  assert.is(l3.get('host:bal1')!.label, 'bal1 172.16.1.250 · 10.0.0.250');
+  assert.is(l3.get('vip:vrrpext')!.label, 'VIP 172.16.1.254');
+  assert.ok(layout.layer3.edges.some((e) => e.from === 'subnet:external' && e.to === 'vip:vrrpext'));
+  const y = (id: string) => l3.get(id)!.y;
+  assert.ok(y('subnet:external') < y('host:bal1') && y('host:bal1') < y('subnet:internal') && y('subnet:internal') < y('host:serv1'));
 });
 
 test('monitor lines: bridge port states, links, addresses and haproxy verdicts', () => {

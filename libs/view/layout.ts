@@ -1,6 +1,7 @@
-// The lab's layer-2 drawing, laid out by ELK (elkjs): VMs as boxes holding their bridges and
+// The lab's drawings, laid out by ELK (elkjs). Layer 2: VMs as boxes holding their bridges and
 // containers, switch and user VMs as plain nodes, links, container NICs and the VXLAN mesh as
-// edges. No coordinate is placed by hand. Pure apart from ELK's own async API.
+// edges. Layer 3: subnets, the address holders between them, the VIPs. No coordinate is placed
+// by hand. Pure apart from ELK's own async API.
 import ELK from 'elkjs/lib/elk.bundled.js';
 import { faultTarget } from '../model/fault-target';
 import type { LabModel } from '../model/types';
@@ -40,6 +41,15 @@ export interface ViewLayout {
   height: number;
   nodes: LayoutNode[];
   edges: LayoutEdge[];
+  layer3: Layer3Layout;
+}
+
+/** Layer 3: each subnet a node, each address holder (and each VIP) a node joined to its subnets. */
+export interface Layer3Layout {
+  width: number;
+  height: number;
+  nodes: Array<{ id: string; kind: 'subnet' | 'host' | 'vip'; name: string; label: string; x: number; y: number; width: number; height: number }>;
+  edges: Array<{ from: string; to: string; label: string }>;
 }
 
 interface ElkNode {
@@ -129,6 +139,49 @@ export async function layoutLab(model: LabModel): Promise<ViewLayout> {
     width: laid.width ?? 0,
     height: laid.height ?? 0,
     nodes: nodes.map((n) => ({ ...n, ...placed.get(n.id)! })),
+    edges,
+    layer3: await layoutLayer3(model),
+  };
+}
+
+async function layoutLayer3(model: LabModel): Promise<Layer3Layout> {
+  const subnetOf = new Map(model.subnets.map((s, i) => [s.name, i]));
+  const holders = new Map<string, Array<{ subnet: string; address: string }>>();
+  const add = (host: string, subnet: string, address: string) => holders.set(host, [...(holders.get(host) ?? []), { subnet, address }]);
+  for (const v of model.vms) for (const n of v.nics) if (n.address) add(v.name, model.links.find((l) => l.id === n.link)!.subnet, n.address);
+  for (const b of model.bridges) if (b.address) add(b.vm, b.subnet, b.address);
+  for (const c of model.containers) for (const n of c.nics) add(c.name, n.subnet, n.address);
+  const nodes: Layer3Layout['nodes'] = [
+    ...model.subnets.map((s) => ({ id: `subnet:${s.name}`, kind: 'subnet' as const, name: s.name, label: `${s.name} ${s.cidr}`, x: 0, y: 0, width: 180, height: 34 })),
+    ...[...holders].map(([h, addresses]) => {
+      const label = `${h} ${addresses.map((a) => a.address).join(' · ')}`;
+      return { id: `host:${h}`, kind: 'host' as const, name: h, label, x: 0, y: 0, width: 16 + 7 * label.length, height: 30 };
+    }),
+    ...model.vrrp.map((g) => ({ id: `vip:${g.name}`, kind: 'vip' as const, name: g.name, label: `VIP ${g.vip}`, x: 0, y: 0, width: 200, height: 30 })),
+  ];
+  const edges: Layer3Layout['edges'] = [];
+  for (const [host, addresses] of holders) {
+    const first = Math.min(...addresses.map((a) => subnetOf.get(a.subnet)!));
+    // From the host's first subnet down to the host, and from the host down to its later ones:
+    // a balancer sits between the external and the internal subnet.
+    for (const a of addresses) {
+      const later = subnetOf.get(a.subnet)! > first;
+      edges.push({ from: later ? `host:${host}` : `subnet:${a.subnet}`, to: later ? `subnet:${a.subnet}` : `host:${host}`, label: a.address });
+    }
+  }
+  for (const g of model.vrrp) edges.push({ from: `subnet:${g.subnet}`, to: `vip:${g.name}`, label: `/${g.prefix}` });
+  const graph = {
+    id: 'root',
+    layoutOptions: { 'elk.algorithm': 'layered', 'elk.direction': 'DOWN', 'elk.spacing.nodeNode': '24', 'elk.layered.spacing.nodeNodeBetweenLayers': '50', 'elk.padding': '[top=10,left=10,bottom=10,right=10]' },
+    children: nodes.map((n) => ({ id: n.id, width: n.width, height: n.height })),
+    edges: edges.map((e, i) => ({ id: `e${i}`, sources: [e.from], targets: [e.to] })),
+  };
+  const laid = (await new ELK().layout(graph as never)) as unknown as ElkNode;
+  const at = new Map((laid.children ?? []).map((c) => [c.id, c]));
+  return {
+    width: laid.width ?? 0,
+    height: laid.height ?? 0,
+    nodes: nodes.map((n) => ({ ...n, x: at.get(n.id)?.x ?? 0, y: at.get(n.id)?.y ?? 0 })),
     edges,
   };
 }

@@ -166,6 +166,31 @@ function drawDaemons(s) {
   }
 }
 
+/** Layer 3 as laid out by the server (addresses in the hosts' boxes); each VIP names its holders at the cursor. */
+function drawLayer3Diagram(s) {
+  const svg = $('layer3-diagram');
+  const l3 = lab.layout.layer3;
+  svg.setAttribute('viewBox', `0 0 ${l3.width} ${l3.height}`);
+  svg.replaceChildren();
+  const byId = new Map(l3.nodes.map((n) => [n.id, n]));
+  const centre = (n) => [n.x + n.width / 2, n.y + n.height / 2];
+  for (const e of l3.edges) {
+    const [x1, y1] = centre(byId.get(e.from)), [x2, y2] = centre(byId.get(e.to));
+    svg.append(el('svg:line', { class: 'edge nic', x1, y1, x2, y2 }));
+  }
+  for (const n of l3.nodes) {
+    const g = el('svg:g', { 'data-l3': n.id });
+    g.append(el('svg:rect', { class: `node l3-${n.kind}`, x: n.x, y: n.y, width: n.width, height: n.height, rx: n.kind === 'subnet' ? 14 : 4 }));
+    let label = n.label;
+    if (n.kind === 'vip') {
+      const holders = s.vip[n.name] || [];
+      label = `${n.label} → ${holders.length ? holders.join(' + ') : 'nobody'}`;
+    }
+    g.append(el('svg:text', { x: n.x + 8, y: n.y + n.height / 2 + 4 }, label));
+    svg.append(g);
+  }
+}
+
 function drawLayer3() {
   const box = $('layer3');
   box.replaceChildren();
@@ -253,6 +278,7 @@ function render() {
     pending = false;
     const s = stateAt(lab.cursor);
     drawDiagram(s);
+    drawLayer3Diagram(s);
     drawStp(s);
     drawVrrp(s);
     drawHaproxy(s);
