@@ -87,7 +87,7 @@ t('a fault request from another origin is refused by the server, and nothing cha
   assert.is(await holders(), 'bal1');
 });
 
-t('clicking vswout1 down makes bal2 the VIP holder in the page within 6 s, and requests come from serv3 only', async () => {
+t('clicking vswout1 down makes bal2 the VIP holder in the page within 6 s, and requests come from serv3 only; the timeline scrubs back', async () => {
   await page.click('#requests');
   await page.waitForSelector('#request-stream .req', { timeout: 5000 });
   await page.click('#diagram [data-node="vswout1"]');
@@ -106,6 +106,13 @@ t('clicking vswout1 down makes bal2 the VIP holder in the page within 6 s, and r
   console.log(`  usuario2 served by serv3 only (${await answered()} answers) ${((Date.now() - clicked) / 1000).toFixed(1)} s after the click`);
   mkdirSync(join(root, 'docs'), { recursive: true });
   await page.screenshot({ path: join(root, 'docs', 'view.png'), fullPage: true });
+  // The timeline scrubbed back to the start shows the lab as it was: bal1 alone; End is live again.
+  await page.focus('#scrub');
+  await page.keyboard.press('Home');
+  await page.waitForSelector('[id^="vip-"][data-holders="bal1"]', { timeout: 2000 });
+  assert.match(String(await page.textContent('#cursor-time')), /^at .* \(event 0 of \d+\)$/);
+  await page.keyboard.press('End');
+  await page.waitForSelector('[id^="vip-"][data-holders~="bal2"]', { timeout: 2000 });
 });
 
 t('clicking vswout1 up brings bal1 back as the only holder (after STP forwards again: 2 × forward delay)', async () => {
