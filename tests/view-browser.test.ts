@@ -31,29 +31,37 @@ let elsewhere: Server | undefined;
 
 const cleanupLab = () => {
   if (labNamespaces(name).length > 0) down(name, () => undefined);
+  rmSync(base, { recursive: true, force: true });
 };
 process.on('exit', cleanupLab);
 
-const t = suite('the live view in chromium, on the twin of practica6 (seed)');
-
-t.before(async () => {
-  cleanupLab();
-  const report = await up(lab, () => undefined);
-  console.log(`\n  twin up: ${report.seconds.toFixed(1)} s`);
-  view = await startView(twinDriver(lab));
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
-  page = await browser.newPage({ viewport: { width: 1500, height: 1000 } });
-  await page.goto(view.server.url);
-  await page.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
-});
-
-t.after(async () => {
+async function cleanupAll(): Promise<void> {
   await browser?.close();
   await view?.stop();
   await new Promise<void>((resolve) => (elsewhere ? elsewhere.close(() => resolve()) : resolve()));
   cleanupLab();
-  rmSync(base, { recursive: true, force: true });
+}
+
+const t = suite('the live view in chromium, on the twin of practica6 (seed)');
+
+t.before(async () => {
+  if (labNamespaces(name).length > 0) down(name, () => undefined);
+  // uvu runs no after hook when before fails: clean up here, then fail.
+  try {
+    const report = await up(lab, () => undefined);
+    console.log(`\n  twin up: ${report.seconds.toFixed(1)} s`);
+    view = await startView(twinDriver(lab));
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    page = await browser.newPage({ viewport: { width: 1500, height: 1000 } });
+    await page.goto(view.server.url);
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
+  } catch (error) {
+    await cleanupAll();
+    throw error;
+  }
 });
+
+t.after(cleanupAll);
 
 const holders = () => page.getAttribute('[id^="vip-"]', 'data-holders');
 
