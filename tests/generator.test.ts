@@ -89,7 +89,7 @@ test('generators.json and schema.json describe every option', () => {
   const collection = JSON.parse(readFileSync(join(root, 'generators.json'), 'utf8'));
   assert.is(collection.generators.scenario.factory, './scenario/generator');
   const schema = JSON.parse(readFileSync(join(root, 'scenario', 'schema.json'), 'utf8'));
-  assert.equal(Object.keys(schema.properties).sort(), ['force', 'name', 'outDir', 'profile', 'scenario', 'solutions', 'spec', 'stage']);
+  assert.equal(Object.keys(schema.properties).sort(), ['force', 'name', 'outDir', 'profile', 'scenario', 'solutions', 'spec', 'stage', 'variant']);
   assert.equal(schema.properties.scenario.enum, embeddedScenarios());
   for (const [key, option] of Object.entries<{ description?: string }>(schema.properties)) assert.ok(option.description, key);
 });

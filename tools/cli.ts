@@ -25,7 +25,7 @@ import { fromCaller, labWordAsOption } from './cli-paths';
 const workspaceRoot = resolve(__dirname, '..');
 
 /** The model of a spec file or embedded scenario, the name reports call it by, and its warnings (null when none). */
-function loadModel(choice: SpecChoice, options: { profile?: ProfileName; name?: string }) {
+function loadModel(choice: SpecChoice, options: { profile?: ProfileName; name?: string; variant?: string }) {
   const read = (path: string) => (existsSync(path) ? readFileSync(path, 'utf8') : undefined);
   const hint = 'give the path of a JSON lab spec, relative to the folder you run the command in';
   const { text, source } = specSource(choice, { read, locate: (path) => fromCaller(path), hint });
@@ -147,6 +147,7 @@ const twinCommands = (y: ReturnType<typeof yargs>) =>
 
 const profileOption = { choices: ['seed', 'fast'] as const, describe: 'timer preset (default: the spec\'s, else seed)' };
 const scenarioOption = { choices: embeddedScenarios(), describe: `an embedded scenario instead of a spec file (default ${defaultScenario})` };
+const variantOption = { type: 'string', describe: 'a deterministic variant for one student (e.g. their id): other subnets, VRID, priorities, root switch, port costs, VNI, servers' } as const;
 
 void yargs(labWordAsOption(hideBin(process.argv)))
   .scriptName('lab')
@@ -154,18 +155,19 @@ void yargs(labWordAsOption(hideBin(process.argv)))
   .command(
     'validate [spec]',
     'validate a lab spec and print a summary of the resolved lab',
-    (y) => y.positional('spec', { type: 'string', describe: 'spec file (default: embedded practica6)' }).option('scenario', scenarioOption).option('profile', profileOption),
+    (y) => y.positional('spec', { type: 'string', describe: 'spec file (default: embedded practica6)' }).option('scenario', scenarioOption).option('profile', profileOption).option('variant', variantOption),
     (argv) => {
       try {
-        const { model, source, warningReport } = loadModel(argv, { profile: argv.profile });
+        const { model, source, warningReport } = loadModel(argv, { profile: argv.profile, variant: argv.variant });
         warn(warningReport);
         const tree = model.spanningTree;
         process.stdout.write(
           [
-            `${source}: valid (lab ${model.name}, profile ${model.profile})`,
+            `${source}: valid (lab ${model.name}, profile ${model.profile}${model.variant === undefined ? '' : `, variant ${model.variant}`})`,
             `  ${model.vms.length} VMs, ${model.bridges.length} bridges, ${model.links.length} links, ${model.containers.length} containers`,
             `  STP root: ${tree.domains.map((d) => `${d.root} (${d.rootId})`).join(', ') || 'none'}`,
             `  blocked ports: ${tree.blocked.map((p) => `${p.bridge}/${p.ifname}`).join(', ') || 'none'}`,
+            ...model.vrrp.map((g) => `  VRRP ${g.name} (VRID ${g.vrid}): master ${g.master}; ${g.members.map((m) => `${m.container} priority ${m.priority}, master-down ${m.masterDownInterval} s`).join('; ')}`),
             '',
           ].join('\n'),
         );
@@ -187,10 +189,11 @@ void yargs(labWordAsOption(hideBin(process.argv)))
         .option('force', { type: 'boolean', default: false, describe: 'overwrite hand edits too (each is reported)' })
         .option('dry-run', { type: 'boolean', default: false, describe: 'print what each file would get; write nothing' })
         .option('stage', { choices: stages, default: fullStage, describe: 'build up to a checkpoint: bare, cp1 (STP), cp2 (VRRP), cp3 (servers, haproxy), cp4 (everything, with the VXLAN); again at a later stage into the same folder keeps hand edits' })
-        .option('solutions', { type: 'boolean', default: true, describe: 'below cp4, fold each next step\'s solution into the guide (--no-solutions leaves them out)' }),
+        .option('solutions', { type: 'boolean', default: true, describe: 'below cp4, fold each next step\'s solution into the guide (--no-solutions leaves them out)' })
+        .option('variant', variantOption),
     (argv) => {
       try {
-        const { model, warningReport } = loadModel(argv, { profile: argv.profile, name: argv.name });
+        const { model, warningReport } = loadModel(argv, { profile: argv.profile, name: argv.name, variant: argv.variant });
         warn(warningReport);
         const files = renderLab(model, { stage: argv.stage, solutions: argv.solutions });
         const dir = join(fromCaller(argv.outDir), model.name);

@@ -28,7 +28,7 @@ export async function scenarioGenerator(tree: Tree, options: ScenarioGeneratorSc
   const stage = options.stage ?? fullStage;
   if (!isStage(stage)) throw new SpecError('--stage', [{ pointer: '', value: stage, message: 'unknown stage', hint: `stages: ${stages.join(', ')} (default ${fullStage}, the whole lab)` }]);
   const { text, source } = readSpec(tree, { spec: options.spec, scenario: options.scenario });
-  const { model, warningReport } = loadLab(text, { source, name: options.name, profile: options.profile });
+  const { model, warningReport } = loadLab(text, { source, name: options.name, profile: options.profile, variant: options.variant });
   if (warningReport) logger.warn(warningReport);
   const files = renderLab(model, { stage, solutions: options.solutions });
   const dir = join(options.outDir ?? 'out', model.name);
@@ -43,7 +43,7 @@ export async function scenarioGenerator(tree: Tree, options: ScenarioGeneratorSc
   logger.info(summaryTable(plan));
   const root = model.spanningTree.domains.map((d) => d.root).join(', ');
   return () => {
-    logger.info(`${model.name}: ${Object.keys(files).length} files in ${dir}/ (profile ${model.profile}; ${stage === fullStage ? '' : `stage ${stage}; `}STP root ${root})`);
+    logger.info(`${model.name}: ${Object.keys(files).length} files in ${dir}/ (profile ${model.profile}; ${model.variant === undefined ? '' : `variant ${model.variant}; `}${stage === fullStage ? '' : `stage ${stage}; `}STP root ${root})`);
     // The files are written by now, markers included.
     if (plan.conflicts.length > 0) throw new ConflictError(`${plan.conflicts.length} file(s) have conflict markers to resolve: ${plan.conflicts.join(', ')}`);
   };

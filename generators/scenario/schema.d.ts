@@ -7,4 +7,5 @@ export interface ScenarioGeneratorSchema {
   force?: boolean;
   stage?: 'bare' | 'cp1' | 'cp2' | 'cp3' | 'cp4';
   solutions?: boolean;
+  variant?: string;
 }

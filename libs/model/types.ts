@@ -236,4 +236,6 @@ export interface LabModel {
   spanningTree: SpanningTreeModel;
   /** Built up to this stage; absent: the whole lab (cp4). */
   stage?: Stage;
+  /** The variant id the spec was varied by (libs/spec/variant.ts); absent: the spec as written. */
+  variant?: string;
 }

@@ -8,6 +8,10 @@ import { formatProblems, namedPointer, SpecError, type Problem } from './problem
 import { structuralProblems } from './schema';
 import { soundPart } from './sound-part';
 import type { LabSpec } from './types';
+import { checkVariantId, variantSpec } from './variant';
+
+/** What loading a spec takes: resolution's options, the name errors call the spec by, and a variant id. */
+export type LoadOptions = ResolveOptions & { source: string; variant?: string };
 
 export const scenariosDir = join(__dirname, 'scenarios');
 export const defaultScenario = 'practica6';
@@ -31,15 +35,30 @@ export function parseSpecText(text: string, source: string): unknown {
  * The whole front half of the pipeline: JSON text → model. A spec with structural problems is
  * still checked semantically where it is sound, so every problem is reported at once.
  */
-export function buildLab(text: string, options: ResolveOptions & { source: string }): LabModel {
+export function buildLab(text: string, options: LoadOptions): LabModel {
+  return buildVariant(text, options).model;
+}
+
+/**
+ * buildLab, and the spec it resolved: the variant's when `options.variant` is given (see
+ * variant.ts: applied to a structurally valid spec, before resolution; the model records its id).
+ */
+function buildVariant(text: string, options: LoadOptions): { model: LabModel; spec: LabSpec } {
+  const { variant, ...resolveOptions } = options;
+  if (variant !== undefined) checkVariantId(variant);
   const document = parseSpecText(text, options.source);
   const structural = structuralProblems(document);
-  if (structural.length === 0) return resolveLab(document as LabSpec, options);
+  if (structural.length === 0) {
+    if (variant === undefined) return { model: resolveLab(document as LabSpec, resolveOptions), spec: document as LabSpec };
+    const spec = variantSpec(document as LabSpec, variant);
+    const source = `${options.source} (variant ${variant})`;
+    return { model: { ...resolveLab(spec, { ...resolveOptions, source }), variant }, spec };
+  }
   const sound = soundPart(document, structural);
   let semantic: Problem[] = [];
   if (sound.spec) {
     try {
-      resolveLab(sound.spec, { ...options, setAside: sound.setAside });
+      resolveLab(sound.spec, { ...resolveOptions, setAside: sound.setAside });
     } catch (error) {
       if (!(error instanceof SpecError)) throw error;
       semantic = error.problems;
@@ -59,10 +78,11 @@ export function embeddedScenarios(): string[] {
  * buildLab for people: the model, and the warnings about a lab that is valid but cut off somewhere
  * (see reachability.ts) as a report in the errors' format, or null when there are none.
  */
-export function loadLab(text: string, options: ResolveOptions & { source: string }): { model: LabModel; warnings: Problem[]; warningReport: string | null } {
-  const model = buildLab(text, options);
+export function loadLab(text: string, options: LoadOptions): { model: LabModel; warnings: Problem[]; warningReport: string | null } {
+  const { model, spec } = buildVariant(text, options);
   const warnings = reachabilityWarnings(model);
-  const warningReport = warnings.length > 0 ? formatProblems(options.source, warnings, { document: JSON.parse(text), kind: 'warning' }) : null;
+  const source = options.variant === undefined ? options.source : `${options.source} (variant ${options.variant})`;
+  const warningReport = warnings.length > 0 ? formatProblems(source, warnings, { document: spec, kind: 'warning' }) : null;
   return { model, warnings, warningReport };
 }
 
