@@ -1,18 +1,19 @@
 // The live view without a running lab: the ELK layout, the monitor-line parsers, the server's
 // refusals (no token, another origin, another Host, bad input) and the Vagrant target's polling,
 // through drivers that record what they are asked.
+import { readFileSync } from 'fs';
 import { request } from 'http';
+import { join } from 'path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { LiveLab } from '../libs/observe/live';
 import type { Driver, ExecResult } from '../libs/targets/driver';
 import type { TargetEvent } from '../libs/targets/events';
-import { parseAddressMonitor, parseBridgeMonitor, parseHaproxyLog, parseLinkMonitor } from '../libs/targets/events';
-import { haproxyVerdicts } from '../libs/targets/twin-events';
+import { parseAddressMonitor, parseBridgeMonitor, parseHaproxyLog, parseLinkMonitor, parseServersState } from '../libs/targets/events';
 import { vagrantDriver } from '../libs/targets/vagrant-driver';
 import { startView } from '../libs/view';
 import { layoutLab } from '../libs/view/layout';
-import { practica6 } from './helpers';
+import { practica6, root } from './helpers';
 
 function call(port: number, method: string, path: string, options: { headers?: Record<string, string>; body?: string } = {}): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -76,8 +77,18 @@ test('monitor lines: bridge port states, links, addresses and haproxy verdicts',
     '[WARNING]  (211) : Server misServidores/serv2 is DOWN, reason: Layer4 timeout.',
   ].join('\n');
   assert.equal(parseHaproxyLog(log.split('\n')[0]), { pid: 130, backend: 'misServidores', server: 'serv3', up: false });
-  // A restarted haproxy (new pid) starts with every server UP: only its own lines count.
-  assert.equal([...haproxyVerdicts(log)], [['misServidores/serv2', false]]);
+});
+
+/** haproxy 2.6's answer to `show servers state` on its runtime socket: serv1 UP, serv2 DOWN (no listener), serv3 disabled. */
+const serversState = readFileSync(join(root, 'tests/fixtures/haproxy-servers-state.txt'), 'utf8');
+
+test("haproxy's runtime socket: show servers state as each server's verdict; no answer is null", () => {
+  assert.equal([...parseServersState(serversState)!], [['misServidores/serv1', true], ['misServidores/serv2', false], ['misServidores/serv3', false]]);
+  // On the twin of practica6, from bal2, serv3's Apache stopped: haproxy's checks took it DOWN.
+  const twin = readFileSync(join(root, 'tests/fixtures/haproxy-servers-state-twin.txt'), 'utf8');
+  assert.equal([...parseServersState(twin)!], [['misServidores/serv1', true], ['misServidores/serv2', true], ['misServidores/serv3', false]]);
+  assert.is(parseServersState(''), null);
+  assert.is(parseServersState('curl: (7) Failed to connect'), null);
 });
 
 test('server: the page carries a token; a fault without it, from another origin or to another Host is refused; bad input is a 400; nothing reaches the lab', async () => {
@@ -126,9 +137,10 @@ test('server: the page carries a token; a fault without it, from another origin 
   }
 });
 
-test('the Vagrant target: no notifications, so observe polls over ssh at a lower rate, and each change is an event', async () => {
+test('the Vagrant target: no notifications, so observe polls over ssh at a lower rate, each change an event; haproxy from its socket; requests streamed over ssh', async () => {
   const commands: string[] = [];
   let reads = 0;
+  const socketRead = `echo "show servers state" | curl -s -m 2 --unix-socket /run/haproxy.sock telnet://haproxy`;
   const runner = (argv: string[]): ExecResult => {
     if (argv[1] === 'ssh-config') return { status: 0, stdout: 'Host swout1\n', stderr: '' };
     const [vm, command] = argv.slice(-2);
@@ -138,18 +150,43 @@ test('the Vagrant target: no notifications, so observe polls over ssh at a lower
       // Blocking at first, then forwarding (as after a link failure).
       return { status: 0, stdout: `/sys/class/net/swout1/brif/to-vswout2/state ${reads === 1 ? 4 : 3}\n`, stderr: '' };
     }
+    if (vm === 'vm1' && command.includes('lxc exec bal1 ') && command.includes('show servers state')) return { status: 0, stdout: serversState, stderr: '' };
     return { status: 0, stdout: '', stderr: '' };
   };
-  const live = new LiveLab(vagrantDriver(practica6(), '/lab', runner), { pollMs: 30 });
+  const streams: Array<{ argv: string[]; cwd: string; onLine: (line: string) => void; stopped: boolean }> = [];
+  const streamer = (argv: string[], cwd: string, onLine: (line: string) => void) => {
+    const s = { argv, cwd, onLine, stopped: false };
+    streams.push(s);
+    return { stop: () => void (s.stopped = true) };
+  };
+  const live = new LiveLab(vagrantDriver(practica6(), '/lab', runner, streamer), { pollMs: 30 });
   try {
     assert.is(live.initial.stp['swout1/to-vswout2'], 'blocking');
+    // haproxy's own verdicts, from bal1's runtime socket; bal2's answers nothing: unknown.
+    assert.equal([1, 2, 3].map((i) => live.initial.server[`bal1/misServidores/serv${i}`]), [true, false, false]);
+    assert.is(live.initial.server['bal2/misServidores/serv1'], null);
     const until = Date.now() + 3000;
     while (!live.events.some((e) => e.kind === 'stp') && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    // The request stream: a bounded probe loop on each user, over the same ssh.
+    live.startRequests({ intervalMs: 100, maxRequests: 50 });
+    assert.equal(streams.map((s) => s.argv[s.argv.length - 2]), ['usuario', 'usuario2']);
+    for (const s of streams) {
+      assert.is(s.cwd, '/lab');
+      assert.equal(s.argv.slice(0, 2), ['ssh', '-F']);
+      assert.match(s.argv[s.argv.length - 1], /^sudo sh -c 'i=0\nwhile \[ \$i -lt 50 \]; do\n/);
+      assert.match(s.argv[s.argv.length - 1], `curl -sf -m 0.5 http://172.16.1.254:8000/`);
+      assert.match(s.argv[s.argv.length - 1], 'sleep 0.1');
+    }
+    streams[0].onLine('1700000000000 ok server=serv1 balancer=bal1 ');
+    streams[1].onLine('1700000000050 fail');
+    live.stopRequests();
+    assert.equal(streams.map((s) => s.stopped), [true, true]);
   } finally {
     live.stop();
   }
   const stp = live.events.find((e) => e.kind === 'stp')!;
   assert.equal([stp.key, stp.value], ['swout1/to-vswout2', 'forwarding']);
+  assert.equal(live.events.filter((e) => e.kind === 'request').map((e) => [e.t, e.text]), [[1700000000000, 'usuario: bal1 → serv1'], [1700000000050, 'usuario2: failed']]);
   const q = `'\\''`;
   for (const expected of [
     "swout1: sudo sh -c 'for f in /sys/class/net/*/brif/*/state; do [ -e \"$f\" ] && echo \"$f $(cat \"$f\")\"; done; true'",
@@ -157,6 +194,7 @@ test('the Vagrant target: no notifications, so observe polls over ssh at a lower
     "usuario: sudo sh -c 'ip -o link show'",
     `vm1: sudo sh -c 'lxc exec bal1 -- sh -c ${q}ip -4 -o addr show${q}'`,
     `vm2: sudo sh -c 'lxc exec serv3 -- sh -c ${q}for s in apache2; do pidof $s >/dev/null && echo $s; done; true${q}'`,
+    `vm1: sudo sh -c 'lxc exec bal1 -- sh -c ${q}${socketRead}${q}'`,
   ]) assert.ok(commands.includes(expected), `expected: ${expected}\nran:\n${[...new Set(commands)].join('\n')}`);
 });
 
@@ -165,17 +203,19 @@ test("the twin's notifications become timestamped events: a port state, the VIP'
   let stopped = false;
   const exec = (node: string, command: string): ExecResult => {
     if (node === 'bal1' && command.startsWith('ip -4 -o addr')) return { status: 0, stdout: '2: eth0    inet 172.16.1.250/24 scope global eth0\n2: eth0    inet 172.16.1.254/24 scope global secondary eth0\n', stderr: '' };
+    if (node === 'bal1' && command === 'echo "show servers state" | curl -s -m 2 --unix-socket /run/haproxy.sock telnet://haproxy') return { status: 0, stdout: serversState, stderr: '' };
     return { status: 0, stdout: '', stderr: '' };
   };
   const driver: Driver = {
     name: 'twin', model: practica6(), exec, fault: () => undefined, now: () => 1000,
     watch: (e) => ((emit = e), { stop: () => void (stopped = true) }),
-    haproxyServers: () => new Map([['misServidores/serv3', false]]),
   };
   const live = new LiveLab(driver);
   assert.equal(live.initial.vip, { vrrpext: ['bal1'] });
+  // haproxy's verdicts from its socket; bal2's haproxy does not answer: unknown.
   assert.is(live.initial.server['bal1/misServidores/serv3'], false);
   assert.is(live.initial.server['bal1/misServidores/serv1'], true);
+  assert.is(live.initial.server['bal2/misServidores/serv1'], null);
   emit({ kind: 'stp-port', t: 5, vm: 'swout1', bridge: 'swout1', port: 'to-vswout2', state: 'blocking' });
   emit({ kind: 'stp-port', t: 6, vm: 'swout1', bridge: 'swout1', port: 'to-vswout2', state: 'blocking' });
   emit({ kind: 'address', t: 7, node: 'bal2', ifname: 'eth0', address: '172.16.1.254', present: true });
@@ -192,9 +232,10 @@ test("the twin's notifications become timestamped events: a port state, the VIP'
     [8, 'vip', 'vrrpext', ['bal2']],
     [9, 'link', 'vm1/vswout1', false],
     [10, 'daemon', 'bal1:haproxy', true],
+    [10, 'server', 'bal1/misServidores/serv2', true],
     [10, 'server', 'bal1/misServidores/serv3', true],
   ]);
-  assert.equal(live.events.map((e) => e.seq), [1, 2, 3, 4, 5, 6]);
+  assert.equal(live.events.map((e) => e.seq), [1, 2, 3, 4, 5, 6, 7]);
   assert.equal(live.snapshot().vip, { vrrpext: ['bal2'] });
 });
 

@@ -16,7 +16,7 @@ import { readScenario, buildLab } from '../libs/spec/load';
 import { renderLab } from '../libs/render';
 import { writeLab } from '../libs/render/write';
 import { parseAddressMonitor, parseBridgeMonitor } from '../libs/targets/events';
-import { streamLines } from '../libs/targets/twin-events';
+import { streamLines } from '../libs/targets/stream';
 import { twinDriver } from '../libs/targets/twin-driver';
 import { down, labNamespaces, loadTwinLab, nsOf, up } from '../libs/twin/twin';
 import { startView } from '../libs/view';

@@ -9,6 +9,13 @@ export function serviceUrl(model: LabModel): string | null {
   return g && f ? `http://${g.vip}:${f.port}/` : null;
 }
 
+/**
+ * haproxy's runtime API socket in each balancer (`stats socket` in haproxy.cfg): its own verdict
+ * on each server. Directly under /run, which exists on Alpine and in every twin container (a
+ * private tmpfs); a folder such as /run/haproxy would have to be made first.
+ */
+export const haproxySocket = '/run/haproxy.sock';
+
 /** The backend behind that URL: the first frontend's default backend. */
 export function serviceBackend(model: LabModel): HaproxyModel['backends'][number] | undefined {
   const h = model.haproxy;

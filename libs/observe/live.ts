@@ -3,10 +3,10 @@
 // by reading the whole state every pollMs (Vagrant). The view is built on this; so could the
 // checks be.
 import { faultActions, faultTarget, faultTargetNames, type FaultAction } from '../model/fault-target';
-import { serviceUrl } from '../model/service';
+import { haproxySocket, serviceUrl } from '../model/service';
 import type { LabModel } from '../model/types';
 import type { Driver } from '../targets/driver';
-import { parseLinkMonitor, type LineStream, type TargetEvent, type Watch } from '../targets/events';
+import { haproxyStateCommand, parseLinkMonitor, parseServersState, type LineStream, type TargetEvent, type Watch } from '../targets/events';
 import { readStp } from '../targets/kernel-stp';
 import { vipHolders } from './observe';
 
@@ -96,13 +96,18 @@ function readDaemons(driver: Driver): Record<string, boolean> {
   return daemons;
 }
 
+/**
+ * haproxy's own verdict on each server, from its runtime socket through the driver's exec (the
+ * same command on the twin and on Vagrant); null for the servers of a balancer whose haproxy does
+ * not answer (stopped). The source of truth: the twin's log lines only bring changes sooner.
+ */
 function readServers(driver: Driver): Record<string, boolean | null> {
   const servers: Record<string, boolean | null> = {};
   const h = driver.model.haproxy;
   if (!h) return servers;
   for (const balancer of h.balancers) {
-    const verdicts = driver.haproxyServers?.(balancer);
-    for (const b of h.backends) for (const s of b.servers) servers[`${balancer}/${b.name}/${s.name}`] = verdicts ? (verdicts.get(`${b.name}/${s.name}`) ?? true) : null;
+    const verdicts = parseServersState(driver.exec(balancer, haproxyStateCommand(haproxySocket)).stdout);
+    for (const b of h.backends) for (const s of b.servers) servers[`${balancer}/${b.name}/${s.name}`] = verdicts?.get(`${b.name}/${s.name}`) ?? null;
   }
   return servers;
 }

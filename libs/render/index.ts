@@ -1,6 +1,7 @@
 // model → {path: text}. Pure: the same model always gives byte-identical files.
 import boxes from '../../vagrant/boxes.json';
 import { fullStage, stageModel, type Stage } from '../model/stage';
+import { haproxySocket } from '../model/service';
 import type { ContainerModel, LabModel, VmModel } from '../model/types';
 import { renderGuide } from './guide';
 import { renderStageGuide } from './stage-guide';
@@ -43,7 +44,7 @@ function packagesOf(c: ContainerModel, which: 'image' | 'all' | 'extra'): string
 export const bigPage = { line: 'lab large response check 0123456789 abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ\n', lines: 16384 };
 
 function renderContainer(model: LabModel, c: ContainerModel): FileMap {
-  const data = { bigPage, container: c, groups: model.vrrp.filter((g) => g.members.some((m) => m.container === c.name)) };
+  const data = { bigPage, haproxySocket, container: c, groups: model.vrrp.filter((g) => g.members.some((m) => m.container === c.name)) };
   const templates: Record<string, string> = {
     interfaces: 'container/interfaces.ejs',
     'keepalived.conf': 'container/keepalived.conf.ejs',

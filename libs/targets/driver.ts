@@ -27,10 +27,8 @@ export interface Driver {
   now(): number;
   /** Notifications as they happen (kernel, daemons, haproxy); absent when the target has none, and observe polls. */
   watch?(emit: (event: TargetEvent) => void): Watch;
-  /** A long-running command on a node, its output line by line; absent when the target cannot stream. */
+  /** A long-running command on a node, its output line by line (ended by stop(), or by itself); absent when the target cannot stream. */
   stream?(node: string, command: string, onLine: (line: string) => void): LineStream;
-  /** haproxy's own current verdict on each server (`backend/server` → up); absent when the target cannot read it. */
-  haproxyServers?(balancer: string): Map<string, boolean>;
 }
 
 /** Runs argv and returns its result; replaceable so the command lines can be checked without VirtualBox. */

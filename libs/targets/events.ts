@@ -56,3 +56,35 @@ export function parseHaproxyLog(line: string): { pid: number; backend: string; s
   const m = haproxyServerLine.exec(line);
   return m ? { pid: Number(m[1]), backend: m[2], server: m[3], up: m[4] === 'UP' } : null;
 }
+
+/**
+ * The command that asks haproxy's runtime socket for its servers' state, run in a balancer. curl
+ * (already on every balancer) speaks to the socket: telnet:// sends stdin as it is and prints
+ * what comes back; haproxy answers the one command and closes.
+ */
+export const haproxyStateCommand = (socket: string) => `echo "show servers state" | curl -s -m 2 --unix-socket ${socket} telnet://haproxy`;
+
+// Stored states of SRV_ADMF_* that take a server out of the rotation (maintenance: forced,
+// inherited, configured, resolution, hostname); draining (0x08, 0x10) keeps it serving its sessions.
+const maintenance = 0x01 | 0x02 | 0x04 | 0x20 | 0x40;
+
+/**
+ * `show servers state` (format 1: a version line, a `#` header naming the columns, a line per
+ * server) as `backend/server` → up: running (srv_op_state 2) or soft-stopping (3), and not in
+ * maintenance. Null when the text is not that answer (haproxy not running, no socket).
+ */
+export function parseServersState(text: string): Map<string, boolean> | null {
+  const lines = text.split('\n').map((l) => l.trim());
+  const header = lines.find((l) => l.startsWith('# be_id '));
+  if (!header) return null;
+  const columns = header.slice(2).split(/\s+/);
+  const at = (fields: string[], name: string) => fields[columns.indexOf(name)];
+  const servers = new Map<string, boolean>();
+  for (const line of lines.filter((l) => /^\d+ /.test(l))) {
+    const f = line.split(/\s+/);
+    const op = Number(at(f, 'srv_op_state'));
+    const admin = Number(at(f, 'srv_admin_state'));
+    servers.set(`${at(f, 'be_name')}/${at(f, 'srv_name')}`, (op === 2 || op === 3) && (admin & maintenance) === 0);
+  }
+  return servers;
+}

@@ -1,9 +1,8 @@
 // The twin as a driver: commands through namespaces (nsenter / ip netns exec), faults as `twin
 // fault`, and the kernel's notifications as events (twin-events.ts).
-import { existsSync, readFileSync } from 'fs';
 import type { Driver } from './driver';
 import { daemonLogTail, fault as twinFault, shOn, type TwinLab } from '../twin/twin';
-import { haproxyLog, haproxyVerdicts, twinStream, twinWatch } from './twin-events';
+import { twinStream, twinWatch } from './twin-events';
 
 export function twinDriver(lab: TwinLab): Driver {
   return {
@@ -17,9 +16,5 @@ export function twinDriver(lab: TwinLab): Driver {
     now: () => Date.now(),
     watch: (emit) => twinWatch(lab, emit),
     stream: (node, command, onLine) => twinStream(lab, node, command, onLine),
-    haproxyServers: (balancer) => {
-      const file = haproxyLog(lab, balancer);
-      return haproxyVerdicts(existsSync(file) ? readFileSync(file, 'utf8') : '');
-    },
   };
 }

@@ -1,27 +1,15 @@
 // The twin's event stream: the kernel's own notifications from each namespace (`bridge monitor
 // link` for STP port states, `ip monitor link` for links and bridges, `ip monitor address` on
 // the balancers for the VIP), daemons from /proc, and haproxy's verdicts from its log. Nothing
-// here polls a command: the kernel pushes; /proc and the logs are read from files.
-import { spawn, type ChildProcess } from 'child_process';
+// here polls a command: the kernel pushes; /proc and the logs are read from files. haproxy's log
+// is only the fast path, a change as soon as haproxy writes it: the source of truth is its
+// runtime socket, read through exec for every snapshot (observe/live.ts, readServers).
 import { closeSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, statSync } from 'fs';
 import { join } from 'path';
 import type { Service } from '../model/types';
 import { nsOf, onNode, stateDir, type TwinLab } from '../twin/twin';
 import { parseAddressMonitor, parseBridgeMonitor, parseHaproxyLog, parseLinkMonitor, type LineStream, type TargetEvent, type Watch } from './events';
-
-/** Runs argv and hands each line of its stdout to `onLine`; stop() ends it (SIGTERM). */
-export function streamLines(argv: string[], onLine: (line: string) => void): LineStream & { child: ChildProcess } {
-  const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'ignore'] });
-  let rest = '';
-  child.stdout!.setEncoding('utf8');
-  child.stdout!.on('data', (chunk: string) => {
-    const lines = (rest + chunk).split('\n');
-    rest = lines.pop()!;
-    for (const line of lines) onLine(line);
-  });
-  child.on('error', () => undefined);
-  return { child, stop: () => void child.kill('SIGTERM') };
-}
+import { streamLines } from './stream';
 
 /** A command on a twin node, streamed. */
 export function twinStream(lab: TwinLab, node: string, command: string, onLine: (line: string) => void): LineStream {
@@ -54,23 +42,6 @@ export function twinDaemons(lab: TwinLab): Map<string, boolean> {
     }
   }
   return new Map(model.containers.flatMap((c) => c.services.map((s) => [`${c.name}:${s}`, running.has(`${c.name}:${s}`)] as [string, boolean])));
-}
-
-/**
- * haproxy's verdicts on its servers, from the log the twin keeps of its output. A restarted
- * haproxy starts with every server UP and writes a new pid: only the newest pid's lines count.
- */
-export function haproxyVerdicts(text: string): Map<string, boolean> {
-  const verdicts = new Map<string, boolean>();
-  let pid = -1;
-  for (const line of text.split('\n')) {
-    const v = parseHaproxyLog(line);
-    if (!v) continue;
-    if (v.pid !== pid) verdicts.clear();
-    pid = v.pid;
-    verdicts.set(`${v.backend}/${v.server}`, v.up);
-  }
-  return verdicts;
 }
 
 export function twinWatch(lab: TwinLab, emit: (e: TargetEvent) => void, options: { daemonPollMs?: number } = {}): Watch {

@@ -3,7 +3,13 @@ import { spawnSync } from 'child_process';
 import { faultTarget, type FaultAction } from '../model/fault-target';
 import type { LabModel } from '../model/types';
 import type { Driver, ExecResult, Runner } from './driver';
+import type { LineStream } from './events';
+import { streamLines } from './stream';
 import { shellQuote, vagrantSsh } from './vagrant-ssh';
+
+/** Runs argv in cwd and hands each line of its output to onLine; replaceable, as Runner is. */
+export type Streamer = (argv: string[], cwd: string, onLine: (line: string) => void) => LineStream;
+const defaultStreamer: Streamer = (argv, cwd, onLine) => streamLines(argv, onLine, cwd);
 
 const spawnRunner: Runner = (argv, cwd) => {
   const r = spawnSync(argv[0], argv.slice(1), { cwd, encoding: 'utf8', timeout: 120_000 });
@@ -15,15 +21,17 @@ const spawnRunner: Runner = (argv, cwd) => {
  * inside the hypervisor for containers.
  * Faults use the same commands a student would type (see the lab guide).
  */
-export function vagrantDriver(model: LabModel, dir: string, runner: Runner = spawnRunner): Driver {
-  const ssh = vagrantSsh(dir, runner);
+export function vagrantDriver(model: LabModel, dir: string, runner: Runner = spawnRunner, streamer: Streamer = defaultStreamer): Driver {
+  const { run: ssh, argv: sshArgv } = vagrantSsh(dir, runner);
   const hostOf = (node: string) => model.containers.find((c) => c.name === node)?.host;
-  const exec = (node: string, command: string): ExecResult => {
+  /** The VM a command for `node` runs on, and the command there (`lxc exec` for a container). */
+  const onVm = (node: string, command: string): [string, string] => {
     const host = hostOf(node);
-    if (host) return ssh(host, `lxc exec ${node} -- sh -c ${shellQuote(command)}`);
+    if (host) return [host, `lxc exec ${node} -- sh -c ${shellQuote(command)}`];
     if (!model.vms.some((v) => v.name === node)) throw new Error(`unknown node ${node}`);
-    return ssh(node, command);
+    return [node, command];
   };
+  const exec = (node: string, command: string): ExecResult => ssh(...onVm(node, command));
   const must = (node: string, command: string) => {
     const r = exec(node, command);
     if (r.status !== 0) throw new Error(`${node}: ${command}: ${r.stderr || r.stdout}`);
@@ -53,5 +61,8 @@ export function vagrantDriver(model: LabModel, dir: string, runner: Runner = spa
         return must(t.vm.name, [...t.vm.nics.map((n) => n.ifname), ...t.vm.bridges].map((i) => `ip link set dev ${i} ${action}`).join('; '));
     }
   };
-  return { name: 'vagrant', model, exec, fault, now: () => Date.now() };
+  // A stopped stream closes its ssh channel; the command on the VM, which has no terminal, ends
+  // at its next write (SIGPIPE): a probe loop writes a line per request, and is bounded anyway.
+  const stream = (node: string, command: string, onLine: (line: string) => void): LineStream => streamer(sshArgv(...onVm(node, command)), dir, onLine);
+  return { name: 'vagrant', model, exec, fault, now: () => Date.now(), stream };
 }

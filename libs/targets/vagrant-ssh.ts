@@ -14,11 +14,12 @@ export const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 const persistSeconds = 60;
 
 /**
- * A function that runs `command` as root on a VM of the Vagrant lab in `dir`. The ssh
- * configuration is read once, on the first call, into a folder of this machine's temp dir
- * named after the lab folder (so two labs never share sockets).
+ * Runs `command` as root on a VM of the Vagrant lab in `dir` (`run`), or gives the ssh argv that
+ * does (`argv`, for a command read as it runs). The ssh configuration is read once, on the first
+ * call, into a folder of this machine's temp dir named after the lab folder (so two labs never
+ * share sockets).
  */
-export function vagrantSsh(dir: string, runner: Runner): (vm: string, command: string) => ExecResult {
+export function vagrantSsh(dir: string, runner: Runner): { run(vm: string, command: string): ExecResult; argv(vm: string, command: string): string[] } {
   let config: string | undefined;
   const sockets = join(tmpdir(), `lab-ssh-${createHash('sha256').update(resolve(dir)).digest('hex').slice(0, 12)}`);
   const sshConfig = () => {
@@ -30,11 +31,11 @@ export function vagrantSsh(dir: string, runner: Runner): (vm: string, command: s
     writeFileSync(config, r.stdout, { mode: 0o600 });
     return config;
   };
-  return (vm, command) =>
-    runner([
-      'ssh', '-F', sshConfig(),
-      '-o', 'ControlMaster=auto', '-o', `ControlPath=${join(sockets, '%C')}`, '-o', `ControlPersist=${persistSeconds}`,
-      '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=20',
-      vm, `sudo sh -c ${shellQuote(command)}`,
-    ], dir);
+  const argv = (vm: string, command: string) => [
+    'ssh', '-F', sshConfig(),
+    '-o', 'ControlMaster=auto', '-o', `ControlPath=${join(sockets, '%C')}`, '-o', `ControlPersist=${persistSeconds}`,
+    '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=20',
+    vm, `sudo sh -c ${shellQuote(command)}`,
+  ];
+  return { argv, run: (vm, command) => runner(argv(vm, command), dir) };
 }
