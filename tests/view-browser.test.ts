@@ -56,6 +56,8 @@ t.before(async () => {
     await page.goto(view.server.url);
     await page.waitForSelector('body[data-ready="true"]', { timeout: 15_000 });
   } catch (error) {
+    // uvu does not print a hook's error: say why here.
+    console.error(`\n  setup failed: ${(error as Error).stack ?? error}`);
     await cleanupAll();
     throw error;
   }
