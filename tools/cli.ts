@@ -1,6 +1,6 @@
 // `npm run lab -- <command>`: the same pipeline as `nx g lab:scenario`, for scripts and later tools.
 import { spawnSync } from 'child_process';
-import { existsSync, readFileSync } from 'fs';
+import { existsSync, readFileSync, writeFileSync } from 'fs';
 import { join, resolve } from 'path';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
@@ -8,13 +8,14 @@ import type { ProfileName } from '../libs/spec/profiles';
 import { SpecError } from '../libs/spec/problems';
 import { defaultScenario, embeddedScenarios, loadLab, specSource, type SpecChoice } from '../libs/spec/load';
 import { renderLab } from '../libs/render';
-import { fullStage, stages } from '../libs/model/stage';
+import { fullStage, stageOf, stages } from '../libs/model/stage';
 import { summaryTable } from '../libs/render/regenerate';
 import { regenerateLab } from '../libs/render/write';
 import { twinDriver } from '../libs/targets/twin-driver';
 import { vagrantDriver } from '../libs/targets/vagrant-driver';
 import { startView } from '../libs/view';
 import { checkSummary, runChecks } from '../libs/checks/suite';
+import { gradeCsv, gradeError, gradeJson, gradeMarkdown, gradeRow, type GradeRow } from '../libs/checks/grade';
 import { benchMarkdown, runBench, type BenchReport } from '../libs/checks/bench';
 import { chmodSync, mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
@@ -59,6 +60,14 @@ function printStatus(report: StatusReport): void {
   say(table([['vrrp group', 'member', 'priority', 'state'], ...report.vrrp.map((v) => [v.group, v.container, String(v.priority), v.state])]));
   say('');
   say(table([['bridge', 'port', 'predicted', 'actual', ''], ...report.stp.map((p) => [p.bridge, p.port, p.predicted, p.actual, p.ok ? 'ok' : 'DIFFERS'])]));
+}
+
+/** The driver that checks a lab: its twin, brought up when it is not (`started`: the caller takes it down), or its Vagrant VMs. */
+async function openTarget(lab: ReturnType<typeof loadTwinLab>, target: 'twin' | 'vagrant', progress: (line: string) => void) {
+  if (target === 'vagrant') return { driver: vagrantDriver(lab.model, lab.dir), started: false };
+  const started = labNamespaces(lab.model.name).length === 0;
+  if (started) await up(lab, progress);
+  return { driver: twinDriver(lab), started };
 }
 
 const twinCommands = (y: ReturnType<typeof yargs>) =>
@@ -267,23 +276,63 @@ void yargs(labWordAsOption(hideBin(process.argv)))
       let started = false;
       try {
         const lab = loadTwinLab(labDir(argv.lab));
-        let driver;
-        if (argv.target === 'twin') {
-          if (labNamespaces(lab.model.name).length === 0) {
-            await up(lab, progress);
-            started = true;
-          }
-          driver = twinDriver(lab);
-        } else {
-          driver = vagrantDriver(lab.model, lab.dir);
-        }
-        const report = runChecks(driver, { only: argv.only, say: progress });
+        const target = await openTarget(lab, argv.target, progress);
+        started = target.started;
+        const report = runChecks(target.driver, { only: argv.only, say: progress });
         if (argv.json) say(JSON.stringify(report, null, 2));
         else say(`\n${checkSummary(report)}`);
         if (started) down(lab.model.name, progress);
         process.exit(report.ok ? 0 : 1);
       } catch (error) {
         if (started) down(loadTwinLab(labDir(argv.lab)).model.name, progress);
+        fail(error);
+      }
+    },
+  )
+  .command(
+    'grade <labs..>',
+    'grade a class: lab check on each lab folder in turn, one table per student and checkpoint (grade.csv, grade.json, grade.md)',
+    (y) =>
+      y
+        .positional('labs', { type: 'string', array: true, demandOption: true, describe: 'rendered lab folders, one per student' })
+        .option('target', { choices: ['twin', 'vagrant'] as const, default: 'twin' as const, describe: 'twins (each brought up if it is not, and taken down again) or Vagrant labs' })
+        .option('only', { type: 'string', describe: 'run only the checks whose id starts with this (cp1, …)' })
+        .option('out-dir', { type: 'string', default: '.', describe: 'folder that receives grade.csv, grade.json and grade.md' }),
+    async (argv) => {
+      const progress = (line: string) => process.stderr.write(`${line}\n`);
+      const rows: GradeRow[] = [];
+      try {
+        const folders = argv.labs.map(String);
+        for (const [i, folder] of folders.entries()) {
+          const lab = loadTwinLab(labDir(folder));
+          progress(`[${i + 1}/${folders.length}] ${folder}: lab ${lab.model.name}${lab.model.variant ? `, variant ${lab.model.variant}` : ''}`);
+          let started = false;
+          try {
+            const target = await openTarget(lab, argv.target, (line) => progress(`  ${line}`));
+            started = target.started;
+            const labJson = readFileSync(join(lab.dir, 'lab.json'), 'utf8');
+            try {
+              const report = runChecks(target.driver, { only: argv.only, say: (line) => progress(`  ${line}`) });
+              rows.push(gradeRow(folder, labJson, lab.model.variant ?? null, report));
+            } catch (error) {
+              // One lab that never settles must not stop the class: it is graded as failing.
+              if (!(error instanceof Error)) throw error;
+              progress(`  ${error.message}`);
+              const { name, variant } = lab.model;
+              rows.push(gradeError(folder, labJson, { name, variant: variant ?? null, stage: stageOf(lab.model) }, argv.only, error.message));
+            }
+            progress(`  total ${rows[rows.length - 1].total}`);
+          } finally {
+            if (started) down(lab.model.name, () => undefined);
+          }
+        }
+        const dir = fromCaller(argv.outDir);
+        writeFileSync(join(dir, 'grade.csv'), gradeCsv(rows));
+        writeFileSync(join(dir, 'grade.json'), gradeJson(rows));
+        writeFileSync(join(dir, 'grade.md'), gradeMarkdown(rows));
+        say(gradeMarkdown(rows));
+        say(`grade.csv, grade.json, grade.md in ${dir}/`);
+      } catch (error) {
         fail(error);
       }
     },
