@@ -2,7 +2,6 @@
 // containers, VRRP, haproxy or VXLAN), in the twin: the STP checks run, each link failure
 // converges in the predicted time and users still reach each other and the bridges; every other
 // check is reported as not applicable. Needs root. Fast profile: about a minute.
-import { spawnSync } from 'child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
@@ -14,7 +13,7 @@ import { renderLab } from '../libs/render';
 import { writeLab } from '../libs/render/write';
 import { buildLab } from '../libs/spec/load';
 import { down, labNamespaces } from '../libs/twin/twin';
-import { fixtures, root } from './helpers';
+import { fixtures, labCli } from './helpers';
 
 const model = buildLab(readFileSync(join(fixtures, 'external-only.json'), 'utf8'), { source: 'external-only' });
 const base = mkdtempSync(join(tmpdir(), 'lab-check-ext-'));
@@ -33,7 +32,7 @@ const t = suite('lab check on the twin of a lab without containers (external net
 t.before(() => {
   cleanup();
   // The CLI brings the twin up, checks and takes it down, as for any lab.
-  const cli = spawnSync(process.execPath, ['-r', './tools/register.js', 'tools/cli.ts', 'check', '--lab', dir, '--json'], { cwd: root, encoding: 'utf8', timeout: 600_000 });
+  const cli = labCli(['check', '--lab', dir, '--json'], 600_000);
   status = cli.status;
   report = JSON.parse(cli.stdout) as CheckReport;
   for (const c of report.checks) console.log(`  ${c.status.padEnd(14)} ${c.id.padEnd(22)} ${c.detail}`);

@@ -1,6 +1,5 @@
 // `lab check` on the twin of the default lab (practica6, seed profile): every checkpoint of the
 // handout, the security property and the fault drills, each reported as its own test.
-import { spawnSync } from 'child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
@@ -12,7 +11,7 @@ import { resolveLab } from '../libs/model/resolve';
 import { renderLab } from '../libs/render';
 import { writeLab } from '../libs/render/write';
 import { daemonLogTail, down, labNamespaces, loadTwinLab, up } from '../libs/twin/twin';
-import { practica6Spec, root } from './helpers';
+import { labCli, practica6Spec } from './helpers';
 
 const name = 'checktest';
 const base = mkdtempSync(join(tmpdir(), 'lab-check-'));
@@ -79,7 +78,7 @@ t('failover time was measured and compared with the VRRP formula', () => {
 });
 
 t('the CLI prints the same report as JSON and exits 0 on a running lab', () => {
-  const cli = spawnSync(process.execPath, ['-r', './tools/register.js', 'tools/cli.ts', 'check', '--lab', dir, '--only', 'cp4', '--json'], { cwd: root, encoding: 'utf8' });
+  const cli = labCli(['check', '--lab', dir, '--only', 'cp4', '--json']);
   assert.is(cli.status, 0, cli.stderr);
   const json = JSON.parse(cli.stdout);
   assert.is(json.ok, true);

@@ -6,10 +6,10 @@ import { join, relative } from 'path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { labWordAsOption } from '../tools/cli-paths';
-import { fixtures, root } from './helpers';
+import { fixtures, labCli, root } from './helpers';
 
 function lab(...args: string[]) {
-  return spawnSync(process.execPath, ['-r', './tools/register.js', 'tools/cli.ts', ...args], { cwd: root, encoding: 'utf8' });
+  return labCli(args);
 }
 
 /** As a user runs it: `npm run lab -- …` from `cwd`, which npm leaves for the workspace root. */

@@ -2,7 +2,6 @@
 // as rendered, and a third whose bal1 was given a higher priority by hand (the wrong master: its
 // check stops waiting for the predicted master, and the lab fails checkpoint 2).
 // Fast profile, own lab names (namespaces lab_grade1_* … lab_grade3_*). Needs root; about a minute.
-import { spawnSync } from 'child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
@@ -10,7 +9,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { GradeRow } from '../libs/checks/grade';
 import { down, labNamespaces } from '../libs/twin/twin';
-import { root } from './helpers';
+import { labCli } from './helpers';
 
 const names = ['grade1', 'grade2', 'grade3'];
 const base = mkdtempSync(join(tmpdir(), 'lab-grade-twin-'));
@@ -19,7 +18,7 @@ const cleanup = () => {
   for (const name of names) if (labNamespaces(name).length > 0) down(name, () => undefined);
 };
 process.on('exit', cleanup);
-const cli = (...args: string[]) => spawnSync(process.execPath, ['-r', './tools/register.js', 'tools/cli.ts', ...args], { cwd: root, encoding: 'utf8', timeout: 600_000 });
+const cli = (...args: string[]) => labCli(args, 600_000);
 
 const t = suite('lab grade on three twins');
 t.before(cleanup);

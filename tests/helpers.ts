@@ -1,4 +1,5 @@
 // Shared test helpers: paths and quick access to the pipeline.
+import { spawnSync } from 'child_process';
 import { readFileSync } from 'fs';
 import { join } from 'path';
 import { resolveLab } from '../libs/model/resolve';
@@ -28,6 +29,15 @@ export function fixtureModel(name: string, profile?: ProfileName): LabModel {
 
 export function modelOf(spec: LabSpec): LabModel {
   return resolveLab(spec, { source: spec.name });
+}
+
+/** The argv that runs `npm run lab -- <args>` without npm (for spawn, or inside a namespace). */
+export const labCliArgv = (...args: string[]) => [process.execPath, '-r', './tools/register.js', 'tools/cli.ts', ...args];
+
+/** Runs the CLI from the workspace root and waits for it; `timeoutMs` bounds commands that run a lab. */
+export function labCli(args: string[], timeoutMs?: number) {
+  const [node, ...rest] = labCliArgv(...args);
+  return spawnSync(node, rest, { cwd: root, encoding: 'utf8', timeout: timeoutMs });
 }
 
 /** Golden files are rewritten only when asked: UPDATE_GOLDEN=1 npm test. */

@@ -1,5 +1,4 @@
 // Layer-2 reachability warnings (libs/model/reachability.ts): realistic mistakes a valid spec can hide.
-import { spawnSync } from 'child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
@@ -8,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { reachabilityWarnings } from '../libs/model/reachability';
 import { buildLab, loadLab, readScenario } from '../libs/spec/load';
 import type { LabSpec } from '../libs/spec/types';
-import { fixtureModel, practica6, root } from './helpers';
+import { fixtureModel, labCli, practica6 } from './helpers';
 
 const curso3 = (edit: (spec: LabSpec) => void = () => undefined) => {
   const spec = JSON.parse(readScenario('curso3')) as LabSpec;
@@ -99,7 +98,7 @@ test('warnings come formatted like errors, with named pointers; lab validate pri
     const file = join(dir, 'cut.json');
     writeFileSync(file, JSON.stringify(spec));
     for (const command of [['validate', file], ['render', file, '--out-dir', dir]]) {
-      const run = spawnSync(process.execPath, ['-r', './tools/register.js', 'tools/cli.ts', ...command], { cwd: root, encoding: 'utf8' });
+      const run = labCli(command);
       assert.is(run.status, 0, run.stderr);
       assert.match(run.stderr, `${file}: 3 warnings`);
       assert.match(run.stdout, command[0] === 'validate' ? 'valid (lab curso3' : 'curso3: ');

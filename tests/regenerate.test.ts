@@ -1,7 +1,6 @@
 // Regeneration keeps hand edits: each case on a real rendered lab through `npm run lab -- render`,
 // and once through the Nx generator.
 import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
-import { spawnSync } from 'child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join, relative } from 'path';
@@ -10,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { scenarioGenerator } from '../generators/scenario/generator';
 import { planRegeneration } from '../libs/render/regenerate';
 import type { LabSpec } from '../libs/spec/types';
-import { practica6Spec, root } from './helpers';
+import { labCli, practica6Spec } from './helpers';
 
 const base = mkdtempSync(join(tmpdir(), 'lab-regen-'));
 const specFile = join(base, 'spec.json');
@@ -28,7 +27,7 @@ const weight = (w: number) => (spec: LabSpec) => {
   spec.haproxy!.backends[0].servers[1].weight = w;
 };
 function render(...flags: string[]) {
-  const run = spawnSync(process.execPath, ['-r', './tools/register.js', 'tools/cli.ts', 'render', specFile, '--out-dir', join(base, 'out'), ...flags], { cwd: root, encoding: 'utf8' });
+  const run = labCli(['render', specFile, '--out-dir', join(base, 'out'), ...flags]);
   return { status: run.status, out: run.stdout + run.stderr };
 }
 function snapshot(dir: string): Record<string, string> {

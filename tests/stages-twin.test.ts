@@ -2,7 +2,6 @@
 // later stages are "not built yet", never failures. cp2 through the CLI (every check, as a
 // teacher runs it), cp3 in-process without cp1's link drills (cp2's run grades those). Fast
 // profile, own lab names (twin namespaces lab_p6cp2_*, lab_p6cp3_*). Needs root; about 2 minutes.
-import { spawnSync } from 'child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
@@ -15,7 +14,7 @@ import { writeLab } from '../libs/render/write';
 import { buildLab, readScenario } from '../libs/spec/load';
 import { twinDriver } from '../libs/targets/twin-driver';
 import { down, labNamespaces, loadTwinLab, up } from '../libs/twin/twin';
-import { root } from './helpers';
+import { labCli } from './helpers';
 
 const base = mkdtempSync(join(tmpdir(), 'lab-stages-twin-'));
 chmodSync(base, 0o755);
@@ -53,7 +52,7 @@ t.after(() => {
 
 t('cp2 (the balancers with VRRP, no haproxy yet): lab check passes cp1 and cp2; cp3, cp4 and their drills are not built yet', () => {
   const dir = render('p6cp2', 'cp2');
-  const cli = spawnSync(process.execPath, ['-r', './tools/register.js', 'tools/cli.ts', 'check', dir, '--json'], { cwd: root, encoding: 'utf8', timeout: 600_000 });
+  const cli = labCli(['check', dir, '--json'], 600_000);
   const report = JSON.parse(cli.stdout) as CheckReport;
   for (const c of report.checks) console.log(`  ${c.status.padEnd(10)} ${c.id.padEnd(24)} ${c.detail}`);
   assert.is(report.stage, 'cp2');

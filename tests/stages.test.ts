@@ -17,7 +17,7 @@ import { renderLab, type FileMap } from '../libs/render';
 import { regenerateLab, writeLab } from '../libs/render/write';
 import { buildLab, readScenario } from '../libs/spec/load';
 import { SpecError } from '../libs/spec/problems';
-import { practica6, root, updateGolden } from './helpers';
+import { labCli, practica6, root, updateGolden } from './helpers';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 const curso3 = (profile?: 'seed' | 'fast') => buildLab(readScenario('curso3'), { source: 'curso3', profile });
@@ -197,7 +197,7 @@ test('an unknown stage is a clear error: renderer, generator and CLI', async () 
     assert.match((error as Error).message, 'unknown stage');
     assert.match((error as Error).message, 'stages: bare, cp1, cp2, cp3, cp4');
   }
-  const cli = spawnSync(process.execPath, ['-r', './tools/register.js', 'tools/cli.ts', 'render', '--stage', 'cp9', '--dry-run'], { cwd: root, encoding: 'utf8' });
+  const cli = labCli(['render', '--stage', 'cp9', '--dry-run']);
   assert.is(cli.status, 1);
   assert.match(cli.stderr, 'Argument: stage, Given: "cp9", Choices: "bare", "cp1", "cp2", "cp3", "cp4"');
 });

@@ -2,7 +2,6 @@
 // ifupdown-ng, as Alpine does at boot: a hand edit takes effect, and a file ifupdown-ng cannot
 // use stops `twin up` with a message naming the container and the file. Needs root. A lab of
 // one hypervisor and one container, up in about a second.
-import { spawnSync } from 'child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
@@ -13,7 +12,7 @@ import { renderLab } from '../libs/render';
 import { writeLab } from '../libs/render/write';
 import type { LabSpec } from '../libs/spec/types';
 import { down, labNamespaces, loadTwinLab, shOn, up } from '../libs/twin/twin';
-import { root } from './helpers';
+import { labCli } from './helpers';
 
 const name = 'ifacetest';
 const spec: LabSpec = {
@@ -40,7 +39,7 @@ function labWith(edit: (text: string) => string) {
   return loadTwinLab(dir);
 }
 
-const twinUpCli = () => spawnSync(process.execPath, ['-r', './tools/register.js', 'tools/cli.ts', 'twin', 'up', dir], { cwd: root, encoding: 'utf8' });
+const twinUpCli = () => labCli(['twin', 'up', dir]);
 
 const t = suite('the twin brings containers up from their interfaces file (ifupdown-ng)');
 

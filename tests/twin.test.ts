@@ -11,7 +11,7 @@ import { resolveLab } from '../libs/model/resolve';
 import { renderLab } from '../libs/render';
 import { writeLab } from '../libs/render/write';
 import { down, fault, labNamespaces, loadTwinLab, runNetworkScript, shOn, status, stpMismatches, up, type TwinLab } from '../libs/twin/twin';
-import { practica6Spec, root } from './helpers';
+import { labCli, labCliArgv, practica6Spec, root } from './helpers';
 
 const name = 'twintest';
 const base = mkdtempSync(join(tmpdir(), 'lab-twin-'));
@@ -185,7 +185,7 @@ t('up on a running lab refuses', async () => {
 });
 
 t('twin status through the CLI shows VRRP states and STP against the prediction', () => {
-  const cli = spawnSync(process.execPath, ['-r', './tools/register.js', 'tools/cli.ts', 'twin', 'status', dir], { cwd: root, encoding: 'utf8' });
+  const cli = labCli(['twin', 'status', dir]);
   assert.is(cli.status, 0, cli.stderr);
   assert.match(cli.stdout, /vrrpext\s+bal1\s+150\s+MASTER/);
   assert.match(cli.stdout, /swout1\s+to-vswout2\s+blocking\s+blocking\s+ok/);
@@ -231,7 +231,7 @@ t('down leaves no namespace, process, mount or veth behind', () => {
 });
 
 t('down cleans up after an up that crashed half-way', async () => {
-  const child = spawn(process.execPath, ['-r', './tools/register.js', 'tools/cli.ts', 'twin', 'up', dir], { cwd: root, stdio: 'ignore' });
+  const child = spawn(process.execPath, labCliArgv('twin', 'up', dir).slice(1), { cwd: root, stdio: 'ignore' });
   // Wait until it has built part of the lab, then kill it without a chance to clean up.
   for (let i = 0; i < 100 && labNamespaces(name).length < 8; i++) await new Promise((r) => setTimeout(r, 50));
   child.kill('SIGKILL');

@@ -12,7 +12,7 @@ import * as assert from 'uvu/assert';
 import type { CheckReport } from '../libs/checks/suite';
 import { renderLab } from '../libs/render';
 import { writeLab } from '../libs/render/write';
-import { fixtureModel, root } from './helpers';
+import { fixtureModel, labCliArgv, root } from './helpers';
 import { inNs, labEnv, withLibvirt, type RunResult } from './libvirt';
 
 const model = fixtureModel('external-only');
@@ -31,7 +31,7 @@ function ok(run: RunResult, what: string): RunResult {
 
 /** Runs `lab check --target vagrant` inside the namespace, where the VMs' management network is. */
 async function labCheck(ns: string, only: string): Promise<CheckReport> {
-  const run = await inNs(ns, [process.execPath, '-r', './tools/register.js', 'tools/cli.ts', 'check', '--target', 'vagrant', '--lab', dir, '--only', only, '--json'], {
+  const run = await inNs(ns, labCliArgv('check', '--target', 'vagrant', '--lab', dir, '--only', only, '--json'), {
     cwd: root, env: labEnv, timeoutMs: 15 * minutes, onLine: (line) => line.startsWith('pass') || line.startsWith('FAIL') || line.startsWith('n/a') ? console.log(`    ${line}`) : undefined,
   });
   seconds[`lab check --only ${only}`] = run.seconds;

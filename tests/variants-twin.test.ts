@@ -2,7 +2,6 @@
 // lab_var1_*) passes its own `lab check`, every check, run through the CLI as a teacher runs it.
 // Its right answers are not practica6's: another root port, bal2 master, four servers. Needs
 // root; about 2 minutes.
-import { spawnSync } from 'child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
@@ -10,7 +9,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { CheckReport } from '../libs/checks/suite';
 import { down, labNamespaces } from '../libs/twin/twin';
-import { root } from './helpers';
+import { labCli } from './helpers';
 
 const name = 'var1';
 const base = mkdtempSync(join(tmpdir(), 'lab-variant-twin-'));
@@ -20,7 +19,7 @@ const cleanup = () => {
   if (labNamespaces(name).length > 0) down(name, () => undefined);
 };
 process.on('exit', cleanup);
-const cli = (...args: string[]) => spawnSync(process.execPath, ['-r', './tools/register.js', 'tools/cli.ts', ...args], { cwd: root, encoding: 'utf8', timeout: 600_000 });
+const cli = (...args: string[]) => labCli(args, 600_000);
 
 const t = suite('a variant on the twin');
 t.before(cleanup);

@@ -3,7 +3,6 @@
 // two ids get different right answers; the guide and lab.json name the variant; --stage and
 // --name still work; a bad id is reported like any other mistake.
 import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
-import { spawnSync } from 'child_process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { scenarioGenerator } from '../generators/scenario/generator';
@@ -14,7 +13,7 @@ import { SpecError } from '../libs/spec/problems';
 import { structuralProblems } from '../libs/spec/schema';
 import type { LabSpec } from '../libs/spec/types';
 import { variantLimits, variantSpec } from '../libs/spec/variant';
-import { root } from './helpers';
+import { labCli } from './helpers';
 
 const load = (scenario: string, variant: string, profile?: 'seed' | 'fast') => loadLab(readScenario(scenario), { source: scenario, variant, profile });
 const blocked = (m: LabModel) => m.spanningTree.blocked.map((p) => `${p.bridge}/${p.ifname}`).join(', ');
@@ -115,10 +114,10 @@ test('a bad variant id is a clear error, before anything is written; the CLI exi
     assert.match((error as Error).message, 'not a valid variant id');
   }
   assert.not.ok(tree.exists('out/practica6/lab.json'));
-  const cli = spawnSync(process.execPath, ['-r', './tools/register.js', 'tools/cli.ts', 'validate', '--variant', 'bad/id'], { cwd: root, encoding: 'utf8' });
+  const cli = labCli(['validate', '--variant', 'bad/id']);
   assert.is(cli.status, 1, cli.stderr);
   assert.match(cli.stderr, 'not a valid variant id');
-  const ok = spawnSync(process.execPath, ['-r', './tools/register.js', 'tools/cli.ts', 'validate', '--variant', 'alumno2'], { cwd: root, encoding: 'utf8' });
+  const ok = labCli(['validate', '--variant', 'alumno2']);
   assert.is(ok.status, 0, ok.stderr);
   assert.match(ok.stdout, 'variant alumno2');
   assert.match(ok.stdout, 'blocked ports: vswout1/to-swout2');
