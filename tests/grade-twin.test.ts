@@ -1,4 +1,4 @@
-// `lab grade` over three twins through the CLI, checkpoint 2 only (--only cp2): two variants
+// `lab grade` over three twins through the CLI, two at a time, checkpoint 2 only (--only cp2): two variants
 // as rendered, and a third whose bal1 was given a higher priority by hand (the wrong master: its
 // check stops waiting for the predicted master, and the lab fails checkpoint 2).
 // Fast profile, own lab names (namespaces lab_grade1_* … lab_grade3_*). Needs root; about a minute.
@@ -37,7 +37,8 @@ t('two labs pass checkpoint 2, the broken one fails it; CSV, JSON and Markdown w
   const text = readFileSync(conf, 'utf8');
   assert.match(text, /^\s+priority 50$/m);
   writeFileSync(conf, text.replace(/^(\s+priority) 50$/m, '$1 254'));
-  const run = cli('grade', ...names.map((n) => join(base, n)), '--only', 'cp2', '--out-dir', base);
+  // Two at a time: each check in a process of its own, the twins side by side.
+  const run = cli('grade', ...names.map((n) => join(base, n)), '--only', 'cp2', '--out-dir', base, '--jobs', '2');
   console.log(run.stdout);
   assert.is(run.status, 0, run.stderr);
   assert.match(run.stderr, '[3/3]');

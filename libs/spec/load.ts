@@ -5,7 +5,7 @@ import { reachabilityWarnings } from '../model/reachability';
 import { resolveLab, type ResolveOptions } from '../model/resolve';
 import type { LabModel } from '../model/types';
 import { formatProblems, namedPointer, SpecError, type Problem } from './problems';
-import { structuralProblems } from './schema';
+import { labSchema, structuralProblems } from './schema';
 import { soundPart } from './sound-part';
 import type { LabSpec } from './types';
 import { checkVariantId, variantSpec } from './variant';
@@ -46,6 +46,7 @@ export function buildLab(text: string, options: LoadOptions): LabModel {
 function buildVariant(text: string, options: LoadOptions): { model: LabModel; spec: LabSpec } {
   const { variant, ...resolveOptions } = options;
   if (variant !== undefined) checkVariantId(variant);
+  if (options.name !== undefined) checkLabName(options.name);
   const document = parseSpecText(text, options.source);
   const structural = structuralProblems(document);
   if (structural.length === 0) {
@@ -67,6 +68,12 @@ function buildVariant(text: string, options: LoadOptions): { model: LabModel; sp
   const notChecked = sound.leftOut.map((at) => namedPointer(document, at) || 'the rest of the spec');
   const note = notChecked.length > 0 ? `more checks follow once these are fixed (not checked yet: ${notChecked.join(', ')})` : undefined;
   throw new SpecError(options.source, [...structural, ...semantic], document, note);
+}
+
+/** A lab name given instead of the spec's own (`--name`) obeys the spec's rule for names. */
+function checkLabName(name: string): void {
+  const rule = labSchema.definitions.name;
+  if (!new RegExp(rule.pattern).test(name)) throw new SpecError('--name', [{ pointer: '/name', value: name, message: 'not a valid lab name', hint: rule['x-hint'] }]);
 }
 
 /** The scenarios that ship with the project, by name (libs/spec/scenarios/<name>.json). */
