@@ -116,8 +116,8 @@ for (const lab of labs) {
     }
   });
 
-  t('every YAML file parses', () => {
-    for (const path of paths(lab, /\.yaml$/)) {
+  t('every YAML file parses (netplan, LXD, Ansible)', () => {
+    for (const path of paths(lab, /\.ya?ml$/)) {
       const doc = parseYaml(files[path]);
       assert.type(doc, 'object', path);
     }

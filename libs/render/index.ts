@@ -15,6 +15,30 @@ export function renderLabJson(model: LabModel): string {
   return `${JSON.stringify(document, null, 2)}\n`;
 }
 
+/** Debian packages a VM's bootstrap.sh installs (the handout's tools); the playbook names them too. */
+export const hostPackages: Record<VmModel['kind'], string[]> = {
+  switch: ['bridge-utils', 'net-tools', 'tcpdump'],
+  user: ['curl', 'lynx', 'net-tools', 'tcpdump'],
+  hypervisor: ['bridge-utils', 'net-tools', 'tcpdump'],
+};
+
+/** Inventory groups of the rendered Ansible, one per VM kind. */
+export const inventoryGroups: Array<{ name: string; kind: VmModel['kind'] }> = [
+  { name: 'hypervisors', kind: 'hypervisor' },
+  { name: 'switches', kind: 'switch' },
+  { name: 'users', kind: 'user' },
+];
+
+/** ansible/: an inventory of the lab's VMs to fill in, and a playbook that provisions them as Vagrant does. */
+function renderAnsible(model: LabModel): FileMap {
+  const groups = inventoryGroups.map((g) => ({ name: g.name, vms: model.vms.filter((v) => v.kind === g.kind) })).filter((g) => g.vms.length > 0);
+  const hosts = model.vms.map((vm) => ({ name: vm.name, packages: hostPackages[vm.kind], containers: model.containers.some((c) => c.host === vm.name) }));
+  return {
+    'ansible/inventory.yml': render('ansible/inventory.yml.ejs', model, { groups }),
+    'ansible/playbook.yml': render('ansible/playbook.yml.ejs', model, { hosts }),
+  };
+}
+
 /** Generated files of a container, and where they go inside it. */
 export function containerFiles(c: ContainerModel): Array<{ file: string; path: string }> {
   const files = [{ file: 'interfaces', path: '/etc/network/interfaces' }];
@@ -67,7 +91,7 @@ function renderHost(model: LabModel, vm: LabModel['vms'][number], whole: LabMode
   // A hypervisor that carries only bridges does not install LXD.
   const lxd = whole.vms.find((v) => v.name === vm.name)!.containers.length > 0;
   const files: FileMap = {
-    [`${dir}/bootstrap.sh`]: render('host/bootstrap.sh.ejs', model, { vm, lxd }),
+    [`${dir}/bootstrap.sh`]: render('host/bootstrap.sh.ejs', model, { vm, lxd, packages: hostPackages[vm.kind] }),
     [`${dir}/network.sh`]: render('host/network.sh.ejs', model, { vm }),
     [`${dir}/lab-network.service`]: render('host/lab-network.service.ejs', model, { vm, lxd }),
   };
@@ -114,6 +138,7 @@ export function renderLab(whole: LabModel, options: RenderOptions = {}): FileMap
     Vagrantfile: render('vagrant/Vagrantfile.ejs', model, { boxes: boxesOf, tunnels: udpTunnels(model) }),
     'README.md': stage === fullStage ? renderGuide(model) : renderStageGuide(whole, stage, { solutions: options.solutions ?? true, renderAt: (s) => renderLab(whole, { stage: s }) }),
   };
+  Object.assign(files, renderAnsible(model));
   for (const vm of model.vms) Object.assign(files, renderHost(model, vm, whole));
   for (const c of model.containers) Object.assign(files, renderContainer(model, c));
   // Stable order of keys, so listings and writes are deterministic too.

@@ -1,7 +1,8 @@
-// Commands on Vagrant's VMs over plain ssh: one `vagrant ssh-config` for the whole lab, then one
-// shared connection per VM (ControlMaster). `vagrant ssh -c` starts Vagrant for every command
-// (2.5–2.9 s each under emulation), far too slow for probe loops; a shared connection costs a
-// few milliseconds.
+// Commands on the lab's VMs over plain ssh, one shared connection per VM (ControlMaster). Vagrant's
+// VMs are reached through one `vagrant ssh-config` for the whole lab (vagrantSsh); real hosts
+// through an Ansible inventory (ssh-driver.ts gives sharedSsh their options). `vagrant ssh -c`
+// starts Vagrant for every command (2.5–2.9 s each under emulation), far too slow for probe
+// loops; a shared connection costs a few milliseconds.
 import { createHash } from 'crypto';
 import { mkdirSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
@@ -13,16 +14,48 @@ export const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 /** Idle shared connections close by themselves after this many seconds. */
 const persistSeconds = 60;
 
+/** How ssh reaches one VM: options before the destination, the destination, and whether to sudo. */
+export interface SshHost {
+  options: string[];
+  destination: string;
+  /** false when the login is root already. */
+  sudo: boolean;
+}
+
+export interface SharedSsh {
+  /** Runs `command` as root on `vm`. */
+  run(vm: string, command: string): ExecResult;
+  /** The ssh argv that does, for a command read as it runs. */
+  argv(vm: string, command: string): string[];
+}
+
 /**
- * Runs `command` as root on a VM of the Vagrant lab in `dir` (`run`), or gives the ssh argv that
- * does (`argv`, for a command read as it runs). The ssh configuration is read once, on the first
- * call, into a folder of this machine's temp dir named after the lab folder (so two labs never
- * share sockets).
+ * Runs commands as root on the VMs `hostOf` describes, one shared connection per VM, their sockets
+ * in a folder of this machine's temp dir named after `key` (so two labs never share sockets).
+ * `sockets` is created on first use; `hostOf` may throw (a VM it cannot reach).
  */
-export function vagrantSsh(dir: string, runner: Runner): { run(vm: string, command: string): ExecResult; argv(vm: string, command: string): string[] } {
+export function sharedSsh(key: string, hostOf: (vm: string, sockets: string) => SshHost, runner: Runner, cwd: string): SharedSsh {
+  const sockets = join(tmpdir(), `lab-ssh-${createHash('sha256').update(key).digest('hex').slice(0, 12)}`);
+  const argv = (vm: string, command: string) => {
+    const host = hostOf(vm, sockets);
+    mkdirSync(sockets, { recursive: true, mode: 0o700 });
+    return [
+      'ssh', ...host.options,
+      '-o', 'ControlMaster=auto', '-o', `ControlPath=${join(sockets, '%C')}`, '-o', `ControlPersist=${persistSeconds}`,
+      '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=20',
+      host.destination, `${host.sudo ? 'sudo ' : ''}sh -c ${shellQuote(command)}`,
+    ];
+  };
+  return { argv, run: (vm, command) => runner(argv(vm, command), cwd) };
+}
+
+/**
+ * Runs `command` as root on a VM of the Vagrant lab in `dir`. The ssh configuration is read once,
+ * on the first call, into the sockets folder.
+ */
+export function vagrantSsh(dir: string, runner: Runner): SharedSsh {
   let config: string | undefined;
-  const sockets = join(tmpdir(), `lab-ssh-${createHash('sha256').update(resolve(dir)).digest('hex').slice(0, 12)}`);
-  const sshConfig = () => {
+  const sshConfig = (sockets: string) => {
     if (config) return config;
     const r = runner(['vagrant', 'ssh-config'], dir);
     if (r.status !== 0) throw new Error(`vagrant ssh-config in ${dir} failed: ${(r.stderr || r.stdout).trim()} (is the lab up? vagrant status)`);
@@ -31,11 +64,5 @@ export function vagrantSsh(dir: string, runner: Runner): { run(vm: string, comma
     writeFileSync(config, r.stdout, { mode: 0o600 });
     return config;
   };
-  const argv = (vm: string, command: string) => [
-    'ssh', '-F', sshConfig(),
-    '-o', 'ControlMaster=auto', '-o', `ControlPath=${join(sockets, '%C')}`, '-o', `ControlPersist=${persistSeconds}`,
-    '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=20',
-    vm, `sudo sh -c ${shellQuote(command)}`,
-  ];
-  return { argv, run: (vm, command) => runner(argv(vm, command), dir) };
+  return sharedSsh(resolve(dir), (vm, sockets) => ({ options: ['-F', sshConfig(sockets)], destination: vm, sudo: true }), runner, dir);
 }
