@@ -125,7 +125,7 @@ test('--scenario picks an embedded scenario: curso3', async () => {
     await scenarioGenerator(createTreeWithEmptyWorkspace(), { scenario: 'curso9' });
     assert.unreachable('accepted');
   } catch (error) {
-    assert.match((error as Error).message, 'embedded scenarios: curso3, practica6');
+    assert.match((error as Error).message, 'embedded scenarios: curso3, escala, practica6');
   }
 });
 
