@@ -81,13 +81,15 @@ test('a lab of switches and users only: the STP checks apply, the service checks
 test('bench targets: absolute for fast, within 20% of theory for seed; the report puts profiles side by side', () => {
   const fast = practica6('fast');
   assert.equal(targetOf('fast', 'balancer-loss', fast), { outage_ms: 500 });
+  assert.equal(targetOf('fast', 'balancer-loss', fast, 10), { outage_ms: 150 });
   assert.equal(targetOf('fast', 'active-link-loss', fast), { outage_ms: 5000 });
   assert.equal(targetOf('seed', 'vxlan-cut', practica6()), { within_percent: 20 });
   const report = benchMarkdown([
-    { profile: 'seed', lab: 'x', drills: [{ id: 'server-loss', title: '', runs: 2, outage_ms: { min: 0, median: 0, max: 0 }, failed_requests: { max: 0 }, predicted_ms: 0, theory: '', target: { within_percent: 20 }, met: true, samples: [] }] },
-    { profile: 'fast', lab: 'y', drills: [{ id: 'server-loss', title: '', runs: 2, outage_ms: { min: 0, median: 0, max: 120 }, failed_requests: { max: 1 }, predicted_ms: 0, theory: '', target: { failed_requests: 0 }, met: false, samples: [] }] },
+    { profile: 'seed', lab: 'x', probe_ms: 50, drills: [{ id: 'server-loss', title: '', runs: 2, outage_ms: { min: 0, median: 0, max: 0 }, failed_requests: { max: 0 }, predicted_ms: 0, theory: '', target: { within_percent: 20 }, met: true, samples: [] }] },
+    { profile: 'fast', lab: 'y', probe_ms: 10, drills: [{ id: 'server-loss', title: '', runs: 2, outage_ms: { min: 0, median: 0, max: 120 }, failed_requests: { max: 1 }, predicted_ms: 0, theory: '', target: { failed_requests: 0 }, met: false, samples: [] }] },
   ]);
   assert.match(report, '| server-loss | 0 ms | 0 ms / 0 ms / 0 ms | 0 | ±20% of theory ✔ | 0 ms | 0 ms / 0 ms / 120 ms | 1 | 0 failed ✘ |');
+  assert.match(report, '(a GET every 50 or 10 ms, overlapping)');
 });
 
 test.run();

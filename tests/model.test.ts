@@ -123,7 +123,7 @@ test('profiles: seed keeps the handout timers, fast shortens them, explicit valu
   assert.equal(seed.stp, { helloTime: 2, forwardDelay: 15, maxAge: 20 });
   assert.equal(fast.stp, { helloTime: 1, forwardDelay: 2, maxAge: 6 });
   assert.equal([seed.vrrp[0].version, seed.vrrp[0].advertInt], [2, 1]);
-  assert.equal([fast.vrrp[0].version, fast.vrrp[0].advertInt, fast.vrrp[0].virtualMac, fast.vrrp[0].vipMac], [3, 0.05, true, '00:00:5e:00:01:0c']);
+  assert.equal([fast.vrrp[0].version, fast.vrrp[0].advertInt, fast.vrrp[0].virtualMac, fast.vrrp[0].vipMac], [3, 0.03, true, '00:00:5e:00:01:0c']);
   assert.equal([seed.vrrp[0].virtualMac, seed.vrrp[0].vipMac], [false, null]);
   assert.ok(fast.vrrp[0].members[0].masterDownInterval < 0.5);
   assert.equal(seed.haproxy!.backends[0].check.inter, 2000);
