@@ -17,7 +17,7 @@ export function fromCaller(path: string, env: NodeJS.ProcessEnv = process.env): 
 }
 
 /** Commands that act on a rendered lab: the first word after them may name it. */
-const LAB_COMMANDS = [['check'], ['twin', 'up'], ['twin', 'down'], ['twin', 'status'], ['twin', 'exec'], ['twin', 'fault']];
+const LAB_COMMANDS = [['check'], ['break'], ['capture'], ['twin', 'up'], ['twin', 'down'], ['twin', 'status'], ['twin', 'exec'], ['twin', 'fault']];
 
 /**
  * Every command that acts on a rendered lab takes `--lab <folder>`; the folder may also come

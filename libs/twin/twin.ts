@@ -14,6 +14,9 @@ import { masterServers, serviceUrl } from '../model/service';
 import { readStp, stpMismatchesOf } from '../targets/kernel-stp';
 import { faultTarget, faultTargetNames, type FaultAction } from '../model/fault-target';
 import { must, run, sleep, TwinError } from './system';
+import { healWire, impairWire, wireRedirect, type ImpairMechanism, type Wire } from './impair';
+import { describeImpairment, type Impairment } from '../model/impairment';
+import { createContainerCgroup, inCgroup, removeLabCgroups, setCpuQuota } from './cgroup';
 
 export { TwinError };
 export type { FaultAction };
@@ -100,15 +103,18 @@ export function startDaemon(lab: TwinLab, container: string, service: Service): 
   const c = lab.model.containers.find((x) => x.name === container)!;
   // An editor that saves by writing a new file leaves the old one behind the bind mount, and a
   // restarted daemon must read what is in out/<lab>/containers/ now: a file whose inode changed
-  // is bound again (unmounted first: the kernel mounts nothing on the deleted old file). Only
-  // such a file: another daemon of this container may be reading its own file at this moment,
-  // and between umount and mount it reads the empty placeholder (a keepalived started just
-  // before haproxy once read an empty keepalived.conf that way and ran no VRRP at all).
-  const rebind = 'set -e; while [ $# -gt 1 ]; do if [ -e "$1" ] && [ "$(stat -Lc %d:%i "$1")" != "$(stat -Lc %d:%i "$2")" ]; then umount -l "$2"; mount --bind "$1" "$2"; fi; shift 2; done';
+  // and whose bound inode was deleted (no link left) is bound again (unmounted first: the kernel
+  // mounts nothing on the deleted old file). Only such a file: another daemon of this container
+  // may be reading its own file at this moment, and between umount and mount it reads the empty
+  // placeholder (a keepalived started just before haproxy once read an empty keepalived.conf that
+  // way and ran no VRRP at all). A file replaced inside the container only is kept: `lab break`
+  // changes the running lab, never out/ (its copy has a link, on the container's tmpfs).
+  const rebind = 'set -e; while [ $# -gt 1 ]; do if [ -e "$1" ] && [ "$(stat -Lc %d:%i "$1")" != "$(stat -Lc %d:%i "$2")" ] && [ "$(stat -Lc %h "$2")" = 0 ]; then umount -l "$2"; mount --bind "$1" "$2"; fi; shift 2; done';
   must(inContainer(lab.model.name, container, ['sh', '-c', rebind, 'rebind', ...boundFiles(lab, c).flatMap(({ src, dst }) => [src, dst])]));
   const log = openSync(join(stateDir(lab.model.name), 'logs', `${container}-${service}.log`), 'a');
   try {
-    must(inContainer(lab.model.name, container, ['sh', '-c', `setsid ${daemonCommand[service]} </dev/null &`]), { stdio: ['ignore', log, log] });
+    // In the container's CPU cgroup: its quota caps the daemon, its CPU time counts with the container's.
+    must(inCgroup(lab.model.name, container, inContainer(lab.model.name, container, ['sh', '-c', `setsid ${daemonCommand[service]} </dev/null &`])), { stdio: ['ignore', log, log] });
   } finally {
     closeSync(log);
   }
@@ -163,10 +169,12 @@ function phpModule(): string {
   return join(dir, found[found.length - 1]);
 }
 
-function startContainer(lab: TwinLab, c: ContainerModel): void {
+function startContainer(lab: TwinLab, c: ContainerModel, cpu: number | undefined): void {
   const name = lab.model.name;
   const ns = nsOf(name, c.name);
   must(['ip', 'netns', 'add', ns]);
+  createContainerCgroup(name, c.name);
+  if (cpu !== undefined) setCpuQuota(name, c.name, cpu);
   must(inVm(name, c.name, ['ip', 'link', 'set', 'lo', 'up']));
   // Like Alpine: a container forwards nothing.
   must(inVm(name, c.name, ['sysctl', '-qw', 'net.ipv4.ip_forward=0']));
@@ -178,7 +186,7 @@ function startContainer(lab: TwinLab, c: ContainerModel): void {
   }
   if (c.services.includes('apache2')) steps.push('bind', join(stateDir(name), 'apache2.conf'), '/etc/apache2/apache2.conf');
   const init = join(__dirname, 'container-init.sh');
-  const argv = inVm(name, c.name, ['unshare', '--pid', '--fork', '--mount', '--uts', '--mount-proc', '--propagation', 'private', '--', 'sh', init, c.name, ...[...dirs].sort().flatMap((d) => ['tmpfs', d]), ...steps]);
+  const argv = inCgroup(name, c.name, inVm(name, c.name, ['unshare', '--pid', '--fork', '--mount', '--uts', '--mount-proc', '--propagation', 'private', '--', 'sh', init, c.name, ...[...dirs].sort().flatMap((d) => ['tmpfs', d]), ...steps]));
   const log = openSync(join(stateDir(name), 'logs', `${c.name}-init.log`), 'a');
   try {
     spawn(argv[0], argv.slice(1), { detached: true, stdio: ['ignore', log, log] }).unref();
@@ -228,7 +236,13 @@ export interface UpReport {
   stpSeconds: number;
 }
 
-export async function up(lab: TwinLab, say: Say, options: { keepOnFailure?: boolean } = {}): Promise<UpReport> {
+export interface UpOptions {
+  keepOnFailure?: boolean;
+  /** CPU quota per container, in cores (0.25 = a quarter of one core); the others run uncapped (each in its own cgroup all the same). */
+  cpu?: Record<string, number>;
+}
+
+export async function up(lab: TwinLab, say: Say, options: UpOptions = {}): Promise<UpReport> {
   const { model } = lab;
   const name = model.name;
   const started = Date.now();
@@ -261,7 +275,7 @@ export async function up(lab: TwinLab, say: Say, options: { keepOnFailure?: bool
 
     for (const c of model.containers) {
       step(`${c.name}: namespaces on ${c.host}, NICs ${c.nics.map((n) => `${n.ifname} on ${n.bridge}`).join(', ')}`);
-      startContainer(lab, c);
+      startContainer(lab, c, options.cpu?.[c.name]);
     }
     for (const c of model.containers) await waitFor(`container ${c.name}`, 10_000, () => holderReady(lab, c));
     if (model.containers.length > 0) step(`containers: ifup from containers/<name>/interfaces (${model.containers.map((c) => c.name).join(', ')})`);
@@ -315,7 +329,7 @@ function buildWires(lab: TwinLab): void {
     }
     // cls_u32 matching every frame: cls_matchall is missing from some kernels.
     for (const [from, to] of [[wire[0], wire[1]], [wire[1], wire[0]]]) {
-      tcBatch.push(`qdisc add dev ${from} ingress`, `filter add dev ${from} parent ffff: protocol all u32 match u32 0 0 action mirred egress redirect dev ${to}`);
+      tcBatch.push(`qdisc add dev ${from} ingress`, wireRedirect(from, to));
     }
   }
   must(['ip', '-n', wireNs, '-batch', '-'], { input: `${ipBatch.join('\n')}\n` });
@@ -419,6 +433,8 @@ export function down(name: string, say: Say): { namespaces: number; processes: n
   // Deleting a namespace takes its veths with it, and its /run/netns mount.
   for (const ns of namespaces) must(['ip', 'netns', 'del', ns]);
   rmSync(stateDir(name), { recursive: true, force: true });
+  // After the processes: the kernel removes only an empty cgroup. A crashed run's too.
+  removeLabCgroups(name);
   say(`lab ${name}: removed ${namespaces.length} namespaces and ${processes} processes`);
   return { namespaces: namespaces.length, processes };
 }
@@ -482,7 +498,10 @@ export function fault(lab: TwinLab, target: string, action: FaultAction): string
         setWire('down');
         return `link ${target} unplugged: ${end.vm} ${end.ifname} and ${far.vm} ${far.ifname} lose carrier`;
       }
-      if (action === 'up') setWire('up');
+      if (action === 'up') {
+        setWire('up');
+        healWire(wireOf(lab, model.links.indexOf(t.link)));
+      }
       must(inVm(name, end.vm, ['ip', 'link', 'set', 'dev', end.ifname, action]));
       return action === 'down' ? `link ${target} down on ${end.vm} ${end.ifname}; ${far.vm} ${far.ifname} keeps its carrier` : `link ${target} up (plugged in, ${end.vm} ${end.ifname} up)`;
     }
@@ -515,4 +534,25 @@ export function fault(lab: TwinLab, target: string, action: FaultAction): string
       return `container ${target} ${action}`;
     }
   }
+}
+
+/** A link's cable in the wire namespace, for impairments (impair.ts). */
+function wireOf(lab: TwinLab, index: number): Wire {
+  return { ns: wireNsOf(lab.model.name), ends: wireEnds(index), pidFile: join(stateDir(lab.model.name), 'impair', `link${index}.pid`) };
+}
+
+/**
+ * Impairs a link's cable, both directions (each gets the delay, the loss and the rate): netem in
+ * the wire namespace, or its user-space stand-in on a kernel without sch_netem. `up` heals it.
+ */
+export function impair(lab: TwinLab, target: string, impairment: Impairment): { message: string; mechanism: ImpairMechanism } {
+  const link = lab.model.links.find((l) => l.id === target);
+  if (!link) {
+    const kind = faultTarget(lab.model, target)?.kind;
+    throw new TwinError(`${kind ? `${target} is a ${kind}: ` : `unknown link "${target}"; `}impairments apply to links: ${lab.model.links.map((l) => l.id).join(', ')}`);
+  }
+  if (!labNamespaces(lab.model.name).includes(wireNsOf(lab.model.name))) throw new TwinError(`lab ${lab.model.name} is down: bring it up first (twin up)`);
+  const mechanism = impairWire(wireOf(lab, lab.model.links.indexOf(link)), impairment);
+  const how = mechanism === 'netem' ? 'netem' : 'a user-space netem (this kernel has no sch_netem)';
+  return { mechanism, message: `link ${target} impaired, each direction: ${describeImpairment(impairment)} (${how}); \`twin fault ${target} up\` heals it` };
 }
