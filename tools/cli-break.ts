@@ -22,6 +22,7 @@ import type { Driver } from '../libs/targets/driver';
 import { twinDriver } from '../libs/targets/twin-driver';
 import { vagrantDriver } from '../libs/targets/vagrant-driver';
 import { labNamespaces, loadTwinLab, stateDir, TwinError } from '../libs/twin/twin';
+import { table } from './cli-table';
 
 export interface BreakOptions {
   /** The rendered lab folder. */
@@ -37,10 +38,6 @@ export interface BreakOptions {
   add: boolean;
 }
 
-const table = (rows: string[][]) => {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
-};
 const faults = (n: number) => `${n} fault${n === 1 ? '' : 's'}`;
 
 /** A whole number from `min`, or an error naming the option and the value. */

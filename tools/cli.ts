@@ -29,6 +29,7 @@ import type { DrillRun } from '../libs/checks/bench';
 import type { FaultRecord } from '../libs/checks/record';
 import { checkLabs, classCommands } from './class';
 import { loadModel } from './cli-spec';
+import { table } from './cli-table';
 import { benchLoad } from './cli-load';
 import { runBreak } from './cli-break';
 
@@ -46,11 +47,6 @@ const defaultLab = join(workspaceRoot, 'out', defaultScenario);
 const labDir = (lab: string | undefined) => (lab === undefined ? defaultLab : fromCaller(lab));
 const labOption = { type: 'string', describe: `rendered lab folder (default out/${defaultScenario}); it may also come right after the command` } as const;
 const say = (line: string) => process.stdout.write(`${line}\n`);
-
-function table(rows: string[][]): string {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
-}
 
 function printStatus(report: StatusReport): void {
   say(`lab ${report.lab}: ${report.up ? 'up' : 'down'}`);

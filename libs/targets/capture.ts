@@ -6,6 +6,7 @@
 // sure it ends.
 import { spawn } from 'child_process';
 import type { Writable } from 'stream';
+import { shellQuote } from './vagrant-ssh';
 
 export interface CaptureOptions {
   /** A pcap-filter expression (tcpdump's syntax), e.g. `vrrp or arp or stp`; all traffic when absent. */
@@ -36,7 +37,6 @@ export function tcpdumpArgv(ifname: string, options: CaptureOptions = {}): strin
   return ['tcpdump', '-i', ifname, '-U', '-w', '-', '-Z', 'root', '-n', ...(options.filter ? [options.filter] : [])];
 }
 
-const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /**
  * The shell commands that capture on a remote node (over ssh, where a closed channel ends tcpdump
