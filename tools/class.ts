@@ -102,7 +102,7 @@ export interface ClassBenchRow {
 export interface ClassBenchReport {
   profile: string;
   max: number;
-  /** The most twins up at once with every one passing cp4.rotation. */
+  /** The most twins up at once with every one seen passing cp4.rotation (at a check of them all). */
   held: number;
   stoppedBecause: string;
   rows: ClassBenchRow[];
@@ -122,7 +122,6 @@ const stats = (xs: number[]) => {
 export async function classBench(options: ClassOptions & { max: number; every: number; prefix: string; reserveMib: number; keep: boolean }, say: Say): Promise<ClassBenchReport> {
   const rows: ClassBenchRow[] = [];
   const labs: TwinLab[] = [];
-  let held = 0;
   let stoppedBecause = `reached --max ${options.max}`;
   const checkAll = () => {
     const t0 = Date.now();
@@ -165,7 +164,6 @@ export async function classBench(options: ClassOptions & { max: number; every: n
         stoppedBecause = `with ${k} twins up only ${row.allPassing} pass cp4.rotation`;
         break;
       }
-      held = k;
     }
     // The last step checked only the newest twin: check them all once more.
     const last = rows[rows.length - 1];
@@ -174,11 +172,12 @@ export async function classBench(options: ClassOptions & { max: number; every: n
       last.allPassing = all.passing;
       last.checkAllSeconds = all.seconds;
       say(`all ${all.passing}/${labs.length} twins pass cp4.rotation (${all.seconds.toFixed(0)} s)`);
-      held = all.passing === labs.length ? labs.length : held - 1;
     }
   } finally {
     if (!options.keep) for (const lab of labs) down(lab.model.name, () => undefined);
   }
+  // Held: as many as were up at the last check of every twin that they all passed.
+  const held = Math.max(0, ...rows.filter((r) => r.allPassing === r.twins).map((r) => r.twins));
   return { profile: options.profile ?? 'seed', max: options.max, held, stoppedBecause, rows };
 }
 
