@@ -12,8 +12,6 @@ import { summaryTable } from '../libs/render/regenerate';
 import { regenerateLab } from '../libs/render/write';
 import { twinDriver } from '../libs/targets/twin-driver';
 import { vagrantDriver } from '../libs/targets/vagrant-driver';
-import { sshDriver } from '../libs/targets/ssh-driver';
-import { startView } from '../libs/view';
 import { checkSummary, runChecks } from '../libs/checks/suite';
 import { gradeCsv, gradeError, gradeJson, gradeMarkdown, gradeRow, type GradeRow } from '../libs/checks/grade';
 import { benchMarkdown, idleWatch, runBench, type BenchReport, type IdleReport } from '../libs/checks/bench';
@@ -24,7 +22,8 @@ import { impairmentOf, wantsImpairment } from '../libs/model/impairment';
 import { down, fault, impair, labNamespaces, loadTwinLab, nsPrefix, onNode, status, TwinError, up, type StatusReport } from '../libs/twin/twin';
 import { fromCaller, labWordAsOption } from './cli-paths';
 import { captureCommand, runCapture } from './cli-capture';
-import { checkRecordArgs, faultLogging, startRecorder, writeIndex, writeRecording, type Recorder, type RecordedRun } from './cli-record';
+// Loaded when a command needs them (charting, the view's server, YAML): `lab render` starts sooner.
+import type { Recorder, RecordedRun } from './cli-record';
 import type { DrillRun } from '../libs/checks/bench';
 import type { FaultRecord } from '../libs/checks/record';
 import { checkLabs, classCommands } from './class';
@@ -64,7 +63,7 @@ function printStatus(report: StatusReport): void {
 async function openTarget(lab: ReturnType<typeof loadTwinLab>, target: 'twin' | 'vagrant' | 'ssh', progress: (line: string) => void, inventory?: string) {
   if (target === 'vagrant') return { driver: vagrantDriver(lab.model, lab.dir), started: false };
   // Real hosts: the inventory given, else the one rendered in the lab folder (addresses filled in).
-  if (target === 'ssh') return { driver: sshDriver(lab.model, inventory ? fromCaller(inventory) : join(lab.dir, 'ansible', 'inventory.yml')), started: false };
+  if (target === 'ssh') return { driver: (await import('../libs/targets/ssh-driver')).sshDriver(lab.model, inventory ? fromCaller(inventory) : join(lab.dir, 'ansible', 'inventory.yml')), started: false };
   const started = labNamespaces(lab.model.name).length === 0;
   if (started) await up(lab, progress);
   return { driver: twinDriver(lab), started };
@@ -272,6 +271,7 @@ void yargs(labWordAsOption(hideBin(process.argv)))
       const idleReports: IdleReport[] = [];
       const recordDir = argv.record === undefined ? undefined : fromCaller(argv.record);
       const recorded: RecordedRun[] = [];
+      const { checkRecordArgs, faultLogging, startRecorder, writeIndex, writeRecording } = await import('./cli-record');
       try {
         if (recordDir) checkRecordArgs(recordDir, argv.drill);
         if (argv.idle !== undefined && !(argv.idle > 0)) throw new TwinError(`--idle ${argv.idle}: give the seconds to watch, e.g. --idle 600`);
@@ -437,6 +437,7 @@ void yargs(labWordAsOption(hideBin(process.argv)))
           const folder = argv.lab === undefined ? '' : ` ${argv.lab}`;
           throw new TwinError(`lab ${lab.model.name} is down: bring it up first with sudo npm run lab -- twin up${folder}`);
         }
+        const { startView } = await import('../libs/view');
         const view = await startView(argv.target === 'twin' ? twinDriver(lab) : vagrantDriver(lab.model, lab.dir), { port: argv.port });
         say(`live view of ${lab.model.name} (${argv.target}): ${view.server.url}  (Ctrl-C stops it)`);
         const stop = () => void view.stop().then(() => process.exit(0));

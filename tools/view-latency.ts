@@ -21,7 +21,7 @@ import { twinDriver } from '../libs/targets/twin-driver';
 import { down, labNamespaces, loadTwinLab, nsOf, up } from '../libs/twin/twin';
 import { startView } from '../libs/view';
 import type { Driver } from '../libs/targets/driver';
-import type { LabSpec } from '../libs/spec/types';
+import { scaledOutSpec } from '../libs/spec/scale';
 import type { LabModel } from '../libs/model/types';
 
 const name = 'viewlat';
@@ -57,16 +57,8 @@ const stats = (xs: number[]) => {
   return { n: s.length, median: Math.round(median * 10) / 10, max: Math.round(s[s.length - 1] * 10) / 10, min: Math.round(s[0] * 10) / 10 };
 };
 
-/** practica6 with servers added until the lab has `containers` containers, alternating between the hypervisors. */
-function bigLab(containers: number): LabModel {
-  const spec = JSON.parse(readScenario('practica6')) as LabSpec & { containers: Array<{ name: string; host: string; nics: unknown[] }>; haproxy: { backends: Array<{ servers: unknown[] }> } };
-  for (let i = 4; spec.containers.length < containers; i++) {
-    const host = i % 2 ? 'vm1' : 'vm2';
-    spec.containers.push({ name: `serv${i}`, host, nics: [{ bridge: host === 'vm1' ? 'vswin1' : 'vswin2', address: `10.0.0.${i}` }] });
-    spec.haproxy.backends[0].servers.push({ container: `serv${i}`, port: 80 });
-  }
-  return buildLab(JSON.stringify({ ...spec, name: `big${containers}` }), { source: `practica6 with ${containers} containers` });
-}
+/** The scaled-out pattern on 6 hosts with `containers` containers. */
+const bigLab = (containers: number): LabModel => buildLab(JSON.stringify(scaledOutSpec({ hosts: 6, containers })), { source: `6 hosts, ${containers} containers` });
 
 /** Time from opening the page to the lab drawn, with a driver that answers every command with nothing (no lab needed). */
 async function pageLoad(model: LabModel): Promise<{ containers: number; layoutAndServerMs: number; pageLoadMs: number }> {

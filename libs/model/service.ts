@@ -37,3 +37,35 @@ export function masterServers(model: LabModel): string[] {
   const reached = (server: string) => model.containers.find((c) => c.name === server)?.nics.some((n) => inner.some((b) => joined(b, n.bridge))) ?? false;
   return backend.servers.map((s) => s.name).filter(reached);
 }
+
+/** One request to the service as a user sees it: answered or not, and by whom (the page's own fields). */
+export interface Answer {
+  ok: boolean;
+  server?: string;
+  client?: string;
+  balancer?: string;
+}
+
+const answerEnd = 'lab-answer-end';
+const noAnswer = 'lab-no-answer';
+
+/**
+ * A shell command that makes `requests` requests to `url`, one after another, each a curl of its
+ * own (a new connection, as a user's browser reload would be): one command to run on a user,
+ * however many requests, instead of one remote command per request.
+ */
+export function requestsCommand(url: string, requests: number, timeoutS: number): string {
+  return `i=0; while [ $i -lt ${requests} ]; do curl -sf -m ${timeoutS} ${url} || printf '${noAnswer}'; printf '\\n${answerEnd}\\n'; i=$((i+1)); done`;
+}
+
+/** The answers in what requestsCommand printed, in order. */
+export function parseAnswers(stdout: string): Answer[] {
+  return stdout
+    .split(`${answerEnd}\n`)
+    .slice(0, -1)
+    .map((body) => {
+      if (body.includes(noAnswer)) return { ok: false };
+      const field = (name: string) => new RegExp(`${name}=(\\S+)`).exec(body)?.[1];
+      return { ok: true, server: field('server'), client: field('remote_addr'), balancer: field('balancer') };
+    });
+}

@@ -1,8 +1,11 @@
 // Observations of a running lab through a driver: STP states, who holds a VIP, what a user gets.
+import { parseAnswers, requestsCommand, type Answer } from '../model/service';
 import { spanningTree, type StpFaults } from '../model/spanning-tree';
 import type { LabModel, StpPortPrediction, VrrpGroupModel } from '../model/types';
 import type { Driver } from '../targets/driver';
 import { readStp, stpMismatchesOf } from '../targets/kernel-stp';
+
+export type { Answer };
 
 /** Sleeps without giving up the thread: the checks are sequential by nature. */
 export function pause(ms: number): void {
@@ -56,20 +59,12 @@ export function vipHolders(driver: Driver, group: VrrpGroupModel): string[] {
     .map((m) => m.container);
 }
 
-export interface Answer {
-  ok: boolean;
-  server?: string;
-  client?: string;
-  balancer?: string;
-}
-
 export function get(driver: Driver, user: string, url: string, timeoutS = 2): Answer {
-  const r = driver.exec(user, `curl -sf -m ${timeoutS} ${url}`);
-  if (r.status !== 0) return { ok: false };
-  const field = (name: string) => new RegExp(`${name}=(\\S+)`).exec(r.stdout)?.[1];
-  return { ok: true, server: field('server'), client: field('remote_addr'), balancer: field('balancer') };
+  return serversSeen(driver, user, url, 1, timeoutS)[0];
 }
 
-export function serversSeen(driver: Driver, user: string, url: string, requests: number): Answer[] {
-  return Array.from({ length: requests }, () => get(driver, user, url));
+/** `requests` requests from `user`, one after another, in one command on it; an answer missing from the output (the command cut short) counts as none. */
+export function serversSeen(driver: Driver, user: string, url: string, requests: number, timeoutS = 2): Answer[] {
+  const answers = parseAnswers(driver.exec(user, requestsCommand(url, requests, timeoutS)).stdout);
+  return Array.from({ length: requests }, (_, i) => answers[i] ?? { ok: false });
 }

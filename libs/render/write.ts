@@ -10,9 +10,14 @@ export function isExecutable(text: string): boolean {
 }
 
 function writeFiles(files: FileMap, dir: string): void {
+  // Each folder once: a 60-container lab has 359 files in 70 folders.
+  const made = new Set<string>();
   for (const [path, text] of Object.entries(files)) {
     const target = join(dir, path);
-    mkdirSync(dirname(target), { recursive: true });
+    if (!made.has(dirname(target))) {
+      mkdirSync(dirname(target), { recursive: true });
+      made.add(dirname(target));
+    }
     writeFileSync(target, text);
     if (isExecutable(text)) chmodSync(target, 0o755);
   }

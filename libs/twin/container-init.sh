@@ -7,6 +7,9 @@ set -eu
 name=$1
 shift
 hostname "$name"
+ip link set lo up
+# Like Alpine: a container forwards nothing.
+sysctl -qw net.ipv4.ip_forward=0
 while [ $# -gt 0 ]; do
   case $1 in
     tmpfs)

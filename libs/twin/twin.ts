@@ -5,15 +5,14 @@
 // namespaces, with the generated files bind-mounted at their real paths, its interfaces brought
 // up from its generated /etc/network/interfaces by ifupdown-ng (Alpine's tool), and the real
 // keepalived, haproxy and Apache+PHP.
-import { spawn } from 'child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'fs';
 import { join, resolve } from 'path';
 import type { ContainerModel, LabModel, Service, StpPortPrediction, VmModel } from '../model/types';
 import { containerFiles } from '../render';
 import { masterServers, serviceUrl } from '../model/service';
 import { readStp, stpMismatchesOf } from '../targets/kernel-stp';
 import { faultTarget, faultTargetNames, type FaultAction } from '../model/fault-target';
-import { must, run, sleep, TwinError } from './system';
+import { must, mustBatch, run, runBatch, sleep, TwinError, type BatchCommand } from './system';
 import { healWire, impairWire, wireRedirect, type ImpairMechanism, type Wire } from './impair';
 import { describeImpairment, type Impairment } from '../model/impairment';
 import { createContainerCgroup, inCgroup, removeLabCgroups, setCpuQuota } from './cgroup';
@@ -51,21 +50,63 @@ export function labNamespaces(lab: string): string[] {
     .filter((name) => name.startsWith(nsPrefix(lab)));
 }
 
-function namespacePids(ns: string): number[] {
-  return run(['ip', 'netns', 'pids', ns]).stdout.split(/\s+/).filter(Boolean).map(Number);
-}
-
-/** The init (PID 1 of its own PID namespace) that holds a container's namespaces. */
-export function holderPid(lab: string, container: string): number {
-  for (const pid of namespacePids(nsOf(lab, container))) {
+/** The processes in each of these network namespaces, from one pass over /proc (as `ip netns pids` finds them, without a process per namespace). */
+function pidsByNetns(namespaces: string[]): Map<string, number[]> {
+  const byInode = new Map<number, string>();
+  const found = new Map<string, number[]>(namespaces.map((ns) => [ns, []]));
+  for (const ns of namespaces) {
     try {
-      const ids = /^NSpid:\s+(.*)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1].trim().split(/\s+/) ?? [];
-      if (ids.length > 1 && ids[ids.length - 1] === '1') return pid;
+      byInode.set(statSync(`/run/netns/${ns}`).ino, ns);
+    } catch {
+      // Not there (any more).
+    }
+  }
+  if (byInode.size === 0) return found;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const ns = byInode.get(Number(/\[(\d+)\]/.exec(readlinkSync(`/proc/${entry}/ns/net`))?.[1]));
+      if (ns) found.get(ns)!.push(Number(entry));
     } catch {
       // The process ended while we looked.
     }
   }
-  throw new TwinError(`container ${container} of lab ${lab} is not running`);
+  return found;
+}
+
+const namespacePids = (ns: string) => pidsByNetns([ns]).get(ns)!;
+
+/** A process's name ('' once it is gone). */
+function commOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
+
+/** True while `pid` is PID 1 of its own PID namespace and lives in network namespace `ns`. */
+function isHolder(pid: number, ns: string): boolean {
+  try {
+    const ids = /^NSpid:\s+(.*)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1].trim().split(/\s+/) ?? [];
+    return ids.length > 1 && ids[ids.length - 1] === '1' && readlinkSync(`/proc/${pid}/ns/net`) === `net:[${statSync(`/run/netns/${ns}`).ino}]`;
+  } catch {
+    return false;
+  }
+}
+
+// A container's init, once found: every command run in a container needs it.
+const holders = new Map<string, number>();
+
+/** The init (PID 1 of its own PID namespace) that holds a container's namespaces. */
+export function holderPid(lab: string, container: string): number {
+  const ns = nsOf(lab, container);
+  const known = holders.get(ns);
+  if (known !== undefined && isHolder(known, ns)) return known;
+  const pid = namespacePids(ns).find((p) => isHolder(p, ns));
+  if (pid === undefined) throw new TwinError(`container ${container} of lab ${lab} is not running`);
+  holders.set(ns, pid);
+  return pid;
 }
 
 const inVm = (lab: string, vm: string, argv: string[]) => ['ip', 'netns', 'exec', nsOf(lab, vm), ...argv];
@@ -111,13 +152,18 @@ export function startDaemon(lab: TwinLab, container: string, service: Service): 
   // changes the running lab, never out/ (its copy has a link, on the container's tmpfs).
   const rebind = 'set -e; while [ $# -gt 1 ]; do if [ -e "$1" ] && [ "$(stat -Lc %d:%i "$1")" != "$(stat -Lc %d:%i "$2")" ] && [ "$(stat -Lc %h "$2")" = 0 ]; then umount -l "$2"; mount --bind "$1" "$2"; fi; shift 2; done';
   must(inContainer(lab.model.name, container, ['sh', '-c', rebind, 'rebind', ...boundFiles(lab, c).flatMap(({ src, dst }) => [src, dst])]));
-  const log = openSync(join(stateDir(lab.model.name), 'logs', `${container}-${service}.log`), 'a');
-  try {
-    // In the container's CPU cgroup: its quota caps the daemon, its CPU time counts with the container's.
-    must(inCgroup(lab.model.name, container, inContainer(lab.model.name, container, ['sh', '-c', `setsid ${daemonCommand[service]} </dev/null &`])), { stdio: ['ignore', log, log] });
-  } finally {
-    closeSync(log);
-  }
+  startDaemons(lab, [container], service);
+}
+
+/** Starts a daemon in each of these containers (files just bound: nothing to bind again), from one shell. */
+function startDaemons(lab: TwinLab, containers: string[], service: Service): void {
+  mustBatch(
+    containers.map((container) => ({
+      // In the container's CPU cgroup: its quota caps the daemon, its CPU time counts with the container's.
+      argv: inCgroup(lab.model.name, container, inContainer(lab.model.name, container, ['sh', '-c', `setsid ${daemonCommand[service]} </dev/null &`])),
+      detachTo: join(stateDir(lab.model.name), 'logs', `${container}-${service}.log`),
+    })),
+  );
 }
 
 /** The generated files of a container, bind-mounted at their real paths inside it. */
@@ -131,7 +177,13 @@ export function stopDaemon(lab: TwinLab, container: string, service: Service, si
 }
 
 export function daemonRunning(lab: TwinLab, container: string, service: Service): boolean {
-  return shOn(lab, container, `pidof ${service} >/dev/null`).status === 0;
+  return daemonsRunning(lab, [container], service).length === 1;
+}
+
+/** Those of these containers that run `service` now (a process of that name in the container), from one look at /proc. */
+function daemonsRunning(lab: TwinLab, containers: string[], service: Service): string[] {
+  const pids = pidsByNetns(containers.map((c) => nsOf(lab.model.name, c)));
+  return containers.filter((c) => pids.get(nsOf(lab.model.name, c))!.some((pid) => commOf(pid) === service && running(pid)));
 }
 
 /** The last lines a daemon wrote to its log, without keepalived's twice-a-second gratuitous ARP lines. */
@@ -169,57 +221,78 @@ function phpModule(): string {
   return join(dir, found[found.length - 1]);
 }
 
-function startContainer(lab: TwinLab, c: ContainerModel, cpu: number | undefined): void {
+/**
+ * Starts every container: its network namespace, its NICs as LXD's profile makes them (generated
+ * lxd/<container>.yaml: MAC and MTU on both ends, the host end on its bridge), and its init
+ * (container-init.sh: lo up, forwarding off, the generated files bind-mounted). Addresses are the
+ * container's own business: see ifupContainers. A few shells and `ip -batch` runs in all, however
+ * many containers.
+ */
+function startContainers(lab: TwinLab, containers: ContainerModel[], cpu: Record<string, number> = {}): void {
   const name = lab.model.name;
-  const ns = nsOf(name, c.name);
-  must(['ip', 'netns', 'add', ns]);
-  createContainerCgroup(name, c.name);
-  if (cpu !== undefined) setCpuQuota(name, c.name, cpu);
-  must(inVm(name, c.name, ['ip', 'link', 'set', 'lo', 'up']));
-  // Like Alpine: a container forwards nothing.
-  must(inVm(name, c.name, ['sysctl', '-qw', 'net.ipv4.ip_forward=0']));
-  const steps: string[] = [];
-  const dirs = new Set<string>();
-  for (const { src, dst } of boundFiles(lab, c)) {
-    dirs.add(dst.startsWith('/var/www/') ? '/var/www' : dst.split('/').slice(0, 3).join('/'));
-    steps.push('bind', src, dst);
-  }
-  if (c.services.includes('apache2')) steps.push('bind', join(stateDir(name), 'apache2.conf'), '/etc/apache2/apache2.conf');
   const init = join(__dirname, 'container-init.sh');
-  const argv = inCgroup(name, c.name, inVm(name, c.name, ['unshare', '--pid', '--fork', '--mount', '--uts', '--mount-proc', '--propagation', 'private', '--', 'sh', init, c.name, ...[...dirs].sort().flatMap((d) => ['tmpfs', d]), ...steps]));
-  const log = openSync(join(stateDir(name), 'logs', `${c.name}-init.log`), 'a');
-  try {
-    spawn(argv[0], argv.slice(1), { detached: true, stdio: ['ignore', log, log] }).unref();
-  } finally {
-    closeSync(log);
+  const starts: BatchCommand[] = [];
+  for (const c of containers) {
+    createContainerCgroup(name, c.name);
+    if (cpu[c.name] !== undefined) setCpuQuota(name, c.name, cpu[c.name]);
+    const steps: string[] = [];
+    const dirs = new Set<string>();
+    for (const { src, dst } of boundFiles(lab, c)) {
+      dirs.add(dst.startsWith('/var/www/') ? '/var/www' : dst.split('/').slice(0, 3).join('/'));
+      steps.push('bind', src, dst);
+    }
+    if (c.services.includes('apache2')) steps.push('bind', join(stateDir(name), 'apache2.conf'), '/etc/apache2/apache2.conf');
+    starts.push({
+      argv: inCgroup(name, c.name, inVm(name, c.name, ['unshare', '--pid', '--fork', '--mount', '--uts', '--mount-proc', '--propagation', 'private', '--', 'sh', init, c.name, ...[...dirs].sort().flatMap((d) => ['tmpfs', d]), ...steps])),
+      detachTo: join(stateDir(name), 'logs', `${c.name}-init.log`),
+    });
   }
-  // The NICs as LXD's profile makes them (generated lxd/<container>.yaml): MAC and MTU on both
-  // ends, the host end on its bridge. Addresses are the container's own business: see ifupContainer.
-  for (const nic of c.nics) {
-    const host = c.host;
-    must(['ip', 'link', 'add', 'name', nic.hostIfname, 'mtu', String(nic.mtu), 'netns', nsOf(name, host), 'type', 'veth', 'peer', 'name', nic.ifname, 'address', nic.mac, 'mtu', String(nic.mtu), 'netns', ns]);
-    must(inVm(name, host, ['ip', 'link', 'set', 'dev', nic.hostIfname, 'master', nic.bridge, 'up']));
+  mustBatch(containers.map((c) => ({ argv: ['ip', 'netns', 'add', nsOf(name, c.name)] })));
+  // The NICs before the inits: a port joining an STP bridge listens and learns 2 × forward
+  // delay before it forwards (a balancer's outer NIC is on the users' path), so the sooner the better.
+  const nics = containers.flatMap((c) => c.nics.map((nic) => ({ c, nic })));
+  if (nics.length > 0) {
+    const veths = nics.map(({ c, nic }) => `link add name ${nic.hostIfname} mtu ${nic.mtu} netns ${nsOf(name, c.host)} type veth peer name ${nic.ifname} address ${nic.mac} mtu ${nic.mtu} netns ${nsOf(name, c.name)}`);
+    must(['ip', '-batch', '-'], { input: `${veths.join('\n')}\n` });
+    for (const host of [...new Set(nics.map(({ c }) => c.host))]) {
+      const ports = nics.filter(({ c }) => c.host === host).map(({ nic }) => `link set dev ${nic.hostIfname} master ${nic.bridge} up`);
+      must(['ip', '-n', nsOf(name, host), '-batch', '-'], { input: `${ports.join('\n')}\n` });
+    }
+    // A veth has carrier once both ends are up: the container's end of an STP port comes up now,
+    // not at its ifup a second or two later (ifup finds it up and gives it its address), so the
+    // port's timers run while the containers start. Twin only: on LXD they start at the ifup.
+    const stpBridges = new Set(lab.model.bridges.filter((b) => b.stp).map((b) => b.name));
+    mustBatch(nics.filter(({ nic }) => stpBridges.has(nic.bridge)).map(({ c, nic }) => ({ argv: ['ip', '-n', nsOf(name, c.name), 'link', 'set', 'dev', nic.ifname, 'up'] })));
   }
+  mustBatch(starts);
 }
 
 /**
- * Brings a container's network up from its generated /etc/network/interfaces (bound at that path)
- * with ifupdown-ng, as Alpine's OpenRC `networking` service does: `ifup` for each auto interface.
+ * Brings each container's network up from its generated /etc/network/interfaces (bound at that
+ * path) with ifupdown-ng, as Alpine's OpenRC `networking` service does: `ifup` for each auto
+ * interface; every container at once.
  * ifupdown-ng carries on past what it cannot parse, and drops an address it cannot read without a
  * word; the lab would be broken all the same, only later and less clearly, so the twin stops here
  * at anything ifupdown-ng reports and at a NIC left without an IPv4 address.
  */
-function ifupContainer(lab: TwinLab, c: ContainerModel): void {
-  const file = join(lab.dir, 'containers', c.name, 'interfaces');
-  const ifup = run(inContainer(lab.model.name, c.name, ['sh', '-c', 'for i in $(ifquery --auto --list); do ifup "$i" || echo "ifup $i failed" >&2; done']));
-  // Each ifup reads the whole file again and repeats what it could not parse: each line once.
-  const problems = [...new Set(`${ifup.stderr}${ifup.status === 0 ? '' : `exit status ${ifup.status}`}`.trim().split('\n').filter(Boolean))];
-  for (const nic of c.nics) {
-    const addresses = run(inContainer(lab.model.name, c.name, ['ip', '-4', '-o', 'addr', 'show', 'dev', nic.ifname])).stdout;
-    if (!addresses.includes(' inet ')) problems.push(`${nic.ifname} has no IPv4 address after ifup (ifupdown-ng skips an address it cannot read)`);
-  }
-  if (problems.length > 0) {
-    throw new TwinError(`container ${c.name}: ${file} (its /etc/network/interfaces) did not bring its network up:\n  ${problems.join('\n  ')}`);
+function ifupContainers(lab: TwinLab, containers: ContainerModel[]): void {
+  const results = runBatch(
+    containers.map((c) => ({ argv: inContainer(lab.model.name, c.name, ['sh', '-c', 'for i in $(ifquery --auto --list); do ifup "$i" || echo "ifup $i failed" >&2; done; ip -4 -o addr show']) })),
+    { parallel: true },
+  );
+  for (const [i, c] of containers.entries()) {
+    const file = join(lab.dir, 'containers', c.name, 'interfaces');
+    const ifup = results[i];
+    // Each ifup reads the whole file again and repeats what it could not parse: each line once.
+    const problems = [...new Set(`${ifup.stderr}${ifup.status === 0 ? '' : `exit status ${ifup.status}`}`.trim().split('\n').filter(Boolean))];
+    for (const nic of c.nics) {
+      if (!ifup.stdout.split('\n').some((line) => line.split(/\s+/)[1] === nic.ifname && line.includes(' inet '))) {
+        problems.push(`${nic.ifname} has no IPv4 address after ifup (ifupdown-ng skips an address it cannot read)`);
+      }
+    }
+    if (problems.length > 0) {
+      throw new TwinError(`container ${c.name}: ${file} (its /etc/network/interfaces) did not bring its network up:\n  ${problems.join('\n  ')}`);
+    }
   }
 }
 
@@ -234,6 +307,8 @@ async function waitFor(what: string, deadlineMs: number, check: () => boolean, p
 export interface UpReport {
   seconds: number;
   stpSeconds: number;
+  /** Where the time went: each phase of the bring-up and how long it took, in order. */
+  phases: Array<{ phase: string; seconds: number }>;
 }
 
 export interface UpOptions {
@@ -248,6 +323,13 @@ export async function up(lab: TwinLab, say: Say, options: UpOptions = {}): Promi
   const started = Date.now();
   const clock = () => `${((Date.now() - started) / 1000).toFixed(1).padStart(5)} s`;
   const step = (line: string) => say(`[${clock()}] ${line}`);
+  const phases: UpReport['phases'] = [];
+  let phaseStarted = started;
+  const phaseDone = (phase: string) => {
+    const now = Date.now();
+    phases.push({ phase, seconds: (now - phaseStarted) / 1000 });
+    phaseStarted = now;
+  };
   preflight();
   const existing = labNamespaces(name);
   if (existing.length > 0) {
@@ -263,38 +345,63 @@ export async function up(lab: TwinLab, say: Say, options: UpOptions = {}): Promi
       must(['ip', 'netns', 'add', nsOf(name, vm.name)]);
       must(inVm(name, vm.name, ['ip', 'link', 'set', 'lo', 'up']));
     }
+    phaseDone('VM namespaces');
 
     step(`links: ${model.links.length} wires (the model's MACs; a NIC taken down leaves the other end's carrier up)`);
     buildWires(lab);
+    phaseDone('wires');
 
-    for (const vm of model.vms) {
-      step(`${vm.name}: hosts/${vm.name}/network.sh`);
-      runNetworkScript(lab, vm);
+    // The VMs that hold a root bridge first, then every other VM at once: the other bridges hear
+    // the root from their first BPDU on, so no port that started forwarding towards a bridge that
+    // took itself for root has to block and start listening again.
+    const roots = new Set(model.spanningTree.domains.map((d) => model.bridges.find((b) => b.name === d.root)?.vm));
+    const [first, rest] = [model.vms.filter((v) => roots.has(v.name)), model.vms.filter((v) => !roots.has(v.name))];
+    for (const group of [first, rest]) {
+      if (group.length === 0) continue;
+      step(`network.sh: ${group.map((vm) => `hosts/${vm.name}/network.sh`).join(', ')}`);
+      mustBatch(group.map((vm) => ({ argv: networkScriptArgv(lab, vm) })), { parallel: true });
     }
+    phaseDone('network.sh');
     const stpStarted = Date.now();
 
-    for (const c of model.containers) {
-      step(`${c.name}: namespaces on ${c.host}, NICs ${c.nics.map((n) => `${n.ifname} on ${n.bridge}`).join(', ')}`);
-      startContainer(lab, c, options.cpu?.[c.name]);
+    if (model.containers.length > 0) {
+      step(`containers: ${model.containers.map((c) => `${c.name} on ${c.host}`).join(', ')}`);
+      startContainers(lab, model.containers, options.cpu);
     }
-    for (const c of model.containers) await waitFor(`container ${c.name}`, 10_000, () => holderReady(lab, c));
+    // A container's init has finished its mounts once it runs tini.
+    let starting = model.containers;
+    await waitFor(`containers ${model.containers.map((c) => c.name).join(', ')}`, 10_000, () => {
+      const ready = new Set(readyContainers(lab, starting));
+      starting = starting.filter((c) => !ready.has(c));
+      return starting.length === 0;
+    }, 50);
+    phaseDone('containers');
     if (model.containers.length > 0) step(`containers: ifup from containers/<name>/interfaces (${model.containers.map((c) => c.name).join(', ')})`);
-    for (const c of model.containers) ifupContainer(lab, c);
+    ifupContainers(lab, model.containers);
+    phaseDone('ifup');
 
     for (const service of ['apache2', 'haproxy', 'keepalived'] as Service[]) {
-      const where = model.containers.filter((c) => c.services.includes(service));
+      const where = model.containers.filter((c) => c.services.includes(service)).map((c) => c.name);
       if (where.length === 0) continue;
-      step(`${service}: ${where.map((c) => c.name).join(', ')}`);
-      for (const c of where) startDaemon(lab, c.name, service);
-      for (const c of where) await waitFor(`${service} on ${c.name}`, 10_000, () => daemonRunning(lab, c.name, service));
+      step(`${service}: ${where.join(', ')}`);
+      startDaemons(lab, where, service);
+      let missing = where;
+      await waitFor(`${service} on ${where.join(', ')}`, 10_000, () => {
+        const started = new Set(daemonsRunning(lab, missing, service));
+        missing = missing.filter((c) => !started.has(c));
+        return missing.length === 0;
+      }, 50);
+      phaseDone(service);
     }
 
     await waitForStp(lab, stpStarted, step);
     const stpSeconds = (Date.now() - stpStarted) / 1000;
+    phaseDone('STP (rest of)');
     await waitForService(lab, step);
+    phaseDone('service');
     const seconds = (Date.now() - started) / 1000;
     step(`lab ${name} is up: full service after ${seconds.toFixed(1)} s`);
-    return { seconds, stpSeconds };
+    return { seconds, stpSeconds, phases };
   } catch (error) {
     if (options.keepOnFailure) {
       say(`up failed; left as it is for inspection (twin down removes it): ${(error as Error).message}`);
@@ -336,18 +443,22 @@ function buildWires(lab: TwinLab): void {
   must(['tc', '-n', wireNs, '-batch', '-'], { input: `${tcBatch.join('\n')}\n` });
 }
 
-function holderReady(lab: TwinLab, c: ContainerModel): boolean {
-  try {
-    holderPid(lab.model.name, c.name);
-    // The init has finished its mounts once it runs tini.
-    return shOn(lab, c.name, 'pidof tini >/dev/null').status === 0;
-  } catch {
-    return false;
-  }
+/** Those of these containers whose init has finished its mounts (it runs tini then), from one look at /proc. */
+function readyContainers(lab: TwinLab, containers: ContainerModel[]): ContainerModel[] {
+  const pids = pidsByNetns(containers.map((c) => nsOf(lab.model.name, c.name)));
+  return containers.filter((c) => {
+    const ns = nsOf(lab.model.name, c.name);
+    const holder = pids.get(ns)!.find((pid) => isHolder(pid, ns));
+    if (holder === undefined) return false;
+    holders.set(ns, holder);
+    return commOf(holder) === 'tini';
+  });
 }
 
+const networkScriptArgv = (lab: TwinLab, vm: VmModel) => inVm(lab.model.name, vm.name, ['sh', join(lab.dir, 'hosts', vm.name, 'network.sh')]);
+
 export function runNetworkScript(lab: TwinLab, vm: VmModel): string {
-  return must(inVm(lab.model.name, vm.name, ['sh', join(lab.dir, 'hosts', vm.name, 'network.sh')]));
+  return must(networkScriptArgv(lab, vm));
 }
 
 async function waitForStp(lab: TwinLab, since: number, step: Say): Promise<void> {
@@ -371,7 +482,7 @@ async function waitForStp(lab: TwinLab, since: number, step: Say): Promise<void>
       for (const p of wrong) counts.set(p.actual, (counts.get(p.actual) ?? 0) + 1);
       step(`STP: ${left} s to forwarding (2 × forward delay); ${[...counts].map(([s, n]) => `${n} ${s}`).join(', ')}`);
     }
-    await sleep(250);
+    await sleep(100);
   }
 }
 
@@ -384,12 +495,13 @@ async function waitForService(lab: TwinLab, step: Say): Promise<void> {
     step(`${user.name}: ${url} answers`);
   }
   // Full service: the balancer's health checks have found every server of the default backend
-  // it reaches (before the VXLAN, in a lab built up to cp3, those on its own side).
+  // it reaches (before the VXLAN, in a lab built up to cp3, those on its own side). Round robin:
+  // two rounds of requests from one curl (one connection; haproxy balances each request).
   const servers = masterServers(lab.model);
   const seen = new Set<string>();
+  const requests = `curl -s -m 5 ${Array(2 * servers.length).fill(url).join(' ')}`;
   await waitFor(`answers from ${servers.join(', ')}`, 60_000, () => {
-    const server = /server=(\S+)/.exec(shOn(lab, users[0].name, `curl -sf -m 1 ${url}`).stdout)?.[1];
-    if (server) seen.add(server);
+    for (const m of shOn(lab, users[0].name, requests).stdout.matchAll(/server=(\S+)/g)) seen.add(m[1]);
     return servers.every((s) => seen.has(s));
   }, 100);
   step(`${users[0].name}: answers from ${[...seen].sort().join(', ')}`);
@@ -412,7 +524,7 @@ export function down(name: string, say: Say): { namespaces: number; processes: n
   let processes = 0;
   const killed = new Set<number>();
   for (let round = 0; round < 5; round++) {
-    const pids = namespaces.flatMap(namespacePids).filter((pid) => pid !== process.pid);
+    const pids = [...pidsByNetns(namespaces).values()].flat().filter((pid) => pid !== process.pid);
     if (pids.length === 0) break;
     for (const pid of pids) {
       try {
@@ -453,9 +565,10 @@ export interface StatusReport {
 export function status(lab: TwinLab): StatusReport {
   const { model } = lab;
   const present = new Set(labNamespaces(model.name));
+  const ready = new Set(readyContainers(lab, model.containers.filter((c) => present.has(nsOf(model.name, c.name)))));
   const nodes = [
     ...model.vms.map((v) => ({ name: v.name, kind: v.kind, up: present.has(nsOf(model.name, v.name)) })),
-    ...model.containers.map((c) => ({ name: c.name, kind: 'container', up: present.has(nsOf(model.name, c.name)) && holderReady(lab, c) })),
+    ...model.containers.map((c) => ({ name: c.name, kind: 'container', up: ready.has(c) })),
   ];
   const upNodes = new Set(nodes.filter((n) => n.up).map((n) => n.name));
   const daemons = model.containers.flatMap((c) =>
