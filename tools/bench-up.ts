@@ -39,16 +39,17 @@ function memAvailableKiB(): number {
 }
 
 /** The proportional set size of every process in the lab's namespaces, KiB, in all and by process name. */
-function labPssKiB(lab: string): { pss: number; processes: number; byName: Map<string, number> } {
+function labPssKiB(lab: string): { pss: number; processes: number; byName: Map<string, { kib: number; count: number }> } {
   const pids = new Set(labNamespaces(lab).flatMap((ns) => run(['ip', 'netns', 'pids', ns]).stdout.split(/\s+/).filter(Boolean)));
   let pss = 0;
-  const byName = new Map<string, number>();
+  const byName = new Map<string, { kib: number; count: number }>();
   for (const pid of pids) {
     try {
       const kib = Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0);
       const name = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
       pss += kib;
-      byName.set(name, (byName.get(name) ?? 0) + kib);
+      const sum = byName.get(name) ?? { kib: 0, count: 0 };
+      byName.set(name, { kib: sum.kib + kib, count: sum.count + 1 });
     } catch {
       // Gone meanwhile.
     }
@@ -68,8 +69,8 @@ interface Round {
   renderS: number;
   up: UpReport;
   pssMiB: number;
-  /** PSS by process name, MiB. */
-  byName: Map<string, number>;
+  /** PSS by process name, KiB, and how many processes have that name. */
+  byName: Map<string, { kib: number; count: number }>;
   availMiB: number;
   processes: number;
   downS: number;
@@ -120,7 +121,7 @@ async function main(): Promise<void> {
         t = Date.now();
         down(name, () => undefined);
         current = '';
-        results.push({ renderCliS, renderS, up: report, pssMiB: pss / 1024, byName: new Map([...byName].map(([k, v]) => [k, v / 1024])), availMiB, processes, downS: (Date.now() - t) / 1000 });
+        results.push({ renderCliS, renderS, up: report, pssMiB: pss / 1024, byName, availMiB, processes, downS: (Date.now() - t) / 1000 });
         process.stderr.write(`${label} round ${r + 1}: up ${report.seconds.toFixed(1)} s (${report.phases.map((p) => `${p.phase} ${p.seconds.toFixed(2)}`).join(', ')}), PSS ${(pss / 1024).toFixed(0)} MiB, MemAvailable −${availMiB.toFixed(0)} MiB\n`);
       }
       const n = model.containers.length;
@@ -144,7 +145,7 @@ async function main(): Promise<void> {
       phaseRows.push([label, ...phases.map((p) => median(results.map((x) => x.up.phases.find((y) => y.phase === p)?.seconds ?? 0)).toFixed(2))]);
       if (phaseRows.length === 1) phaseRows.unshift(['lab', ...phases]);
       const last = results[results.length - 1].byName;
-      memoryRows.push([label, ...[...last].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([k, v]) => `${k} ${v.toFixed(0)} (${((v / n) * 1024).toFixed(0)} KiB/container)`)]);
+      memoryRows.push([label, ...[...last].sort((a, b) => b[1].kib - a[1].kib).slice(0, 6).map(([k, v]) => `${k} ${(v.kib / 1024).toFixed(0)} MiB in ${v.count} processes`)]);
     }
   } finally {
     stop();
@@ -156,7 +157,7 @@ async function main(): Promise<void> {
   );
   process.stdout.write(`\nWhere the bring-up time goes (median seconds per phase)\n\n`);
   process.stdout.write(`${table(phaseRows)}\n`);
-  process.stdout.write(`\nWhere the memory goes (PSS MiB by process name, last round; the most first)\n\n`);
+  process.stdout.write(`\nWhere the memory goes (PSS by process name, last round; the most first)\n\n`);
   process.stdout.write(`${memoryRows.map((r) => `${r[0]}: ${r.slice(1).join(', ')}`).join('\n')}\n`);
 }
 
