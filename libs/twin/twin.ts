@@ -296,10 +296,11 @@ function ifupContainers(lab: TwinLab, containers: ContainerModel[]): void {
   }
 }
 
-async function waitFor(what: string, deadlineMs: number, check: () => boolean, pause = 200): Promise<void> {
+/** Polls `check` until it holds; `what` (a function: what is still missing) names it in the timeout. */
+async function waitFor(what: string | (() => string), deadlineMs: number, check: () => boolean, pause = 200): Promise<void> {
   const end = Date.now() + deadlineMs;
   while (!check()) {
-    if (Date.now() > end) throw new TwinError(`timed out waiting for ${what}`);
+    if (Date.now() > end) throw new TwinError(`timed out waiting for ${typeof what === 'string' ? what : what()}`);
     await sleep(pause);
   }
 }
@@ -352,8 +353,7 @@ export async function up(lab: TwinLab, say: Say, options: UpOptions = {}): Promi
     phaseDone('wires');
 
     // The VMs that hold a root bridge first, then every other VM at once: the other bridges hear
-    // the root from their first BPDU on, so no port that started forwarding towards a bridge that
-    // took itself for root has to block and start listening again.
+    // the root from their first BPDUs on, and fewer ports change role while the tree forms.
     const roots = new Set(model.spanningTree.domains.map((d) => model.bridges.find((b) => b.name === d.root)?.vm));
     const [first, rest] = [model.vms.filter((v) => roots.has(v.name)), model.vms.filter((v) => !roots.has(v.name))];
     for (const group of [first, rest]) {
@@ -370,7 +370,8 @@ export async function up(lab: TwinLab, say: Say, options: UpOptions = {}): Promi
     }
     // A container's init has finished its mounts once it runs tini.
     let starting = model.containers;
-    await waitFor(`containers ${model.containers.map((c) => c.name).join(', ')}`, 10_000, () => {
+    const logOf = (c: string, what: string) => join(stateDir(name), 'logs', `${c}-${what}.log`);
+    await waitFor(() => `containers ${starting.map((c) => c.name).join(', ')} (their init logs: ${logOf(starting[0].name, 'init')}, …)`, 10_000, () => {
       const ready = new Set(readyContainers(lab, starting));
       starting = starting.filter((c) => !ready.has(c));
       return starting.length === 0;
@@ -386,7 +387,7 @@ export async function up(lab: TwinLab, say: Say, options: UpOptions = {}): Promi
       step(`${service}: ${where.join(', ')}`);
       startDaemons(lab, where, service);
       let missing = where;
-      await waitFor(`${service} on ${where.join(', ')}`, 10_000, () => {
+      await waitFor(() => `${service} on ${missing.join(', ')} (see ${logOf(missing[0], service)})`, 10_000, () => {
         const started = new Set(daemonsRunning(lab, missing, service));
         missing = missing.filter((c) => !started.has(c));
         return missing.length === 0;
