@@ -8,16 +8,17 @@
 // Prints the figures per lab and per container.
 // Run as root: npm run bench:up [-- --rounds N] [--labs practica6,6x30,6x60]
 import { spawnSync } from 'child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { renderLab } from '../libs/render';
 import { writeLab } from '../libs/render/write';
 import { buildLab, readScenario } from '../libs/spec/load';
 import { scaledOutSpec } from '../libs/spec/scale';
-import { down, labNamespaces, loadTwinLab, up, type UpReport } from '../libs/twin/twin';
-import { run } from '../libs/twin/system';
+import { down, labNamespaces, loadTwinLab, twinMemory, up, type UpReport } from '../libs/twin/twin';
+import { memAvailableKib } from '../libs/twin/system';
 import { table } from './cli-table';
+import { stats } from './stats';
 
 const arg = (flag: string, fallback: string) => {
   const at = process.argv.indexOf(flag);
@@ -34,34 +35,11 @@ function specOf(label: string): { name: string; text: string } {
   return { name: `bu${hosts}x${containers}`, text: JSON.stringify(scaledOutSpec({ hosts, containers }), null, 2) };
 }
 
-function memAvailableKiB(): number {
-  return Number(/MemAvailable:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'))![1]);
-}
-
-/** The proportional set size of every process in the lab's namespaces, KiB, in all and by process name. */
-function labPssKiB(lab: string): { pss: number; processes: number; byName: Map<string, { kib: number; count: number }> } {
-  const pids = new Set(labNamespaces(lab).flatMap((ns) => run(['ip', 'netns', 'pids', ns]).stdout.split(/\s+/).filter(Boolean)));
-  let pss = 0;
-  const byName = new Map<string, { kib: number; count: number }>();
-  for (const pid of pids) {
-    try {
-      const kib = Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0);
-      const name = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-      pss += kib;
-      const sum = byName.get(name) ?? { kib: 0, count: 0 };
-      byName.set(name, { kib: sum.kib + kib, count: sum.count + 1 });
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return { pss, processes: pids.size, byName };
-}
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 const spread = (xs: number[], digits: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return `${median(s).toFixed(digits)} (${s[0].toFixed(digits)}–${s[s.length - 1].toFixed(digits)})`;
+  const { min, median, max } = stats(xs);
+  return `${median.toFixed(digits)} (${min.toFixed(digits)}–${max.toFixed(digits)})`;
 };
+const median = (xs: number[]) => stats(xs).median;
 const settle = (ms: number) => spawnSync('sleep', [String(ms / 1000)]);
 
 interface Round {
@@ -113,16 +91,16 @@ async function main(): Promise<void> {
 
         current = name;
         settle(1000);
-        const before = memAvailableKiB();
+        const before = memAvailableKib();
         const report = await up(loadTwinLab(dir), () => undefined);
         settle(2000);
-        const { pss, processes, byName } = labPssKiB(name);
-        const availMiB = (before - memAvailableKiB()) / 1024;
+        const { pssKib, processes, byName } = twinMemory(name);
+        const availMiB = (before - memAvailableKib()) / 1024;
         t = Date.now();
         down(name, () => undefined);
         current = '';
-        results.push({ renderCliS, renderS, up: report, pssMiB: pss / 1024, byName, availMiB, processes, downS: (Date.now() - t) / 1000 });
-        process.stderr.write(`${label} round ${r + 1}: up ${report.seconds.toFixed(1)} s (${report.phases.map((p) => `${p.phase} ${p.seconds.toFixed(2)}`).join(', ')}), PSS ${(pss / 1024).toFixed(0)} MiB, MemAvailable −${availMiB.toFixed(0)} MiB\n`);
+        results.push({ renderCliS, renderS, up: report, pssMiB: pssKib / 1024, byName, availMiB, processes, downS: (Date.now() - t) / 1000 });
+        process.stderr.write(`${label} round ${r + 1}: up ${report.seconds.toFixed(1)} s (${report.phases.map((p) => `${p.phase} ${p.seconds.toFixed(2)}`).join(', ')}), PSS ${(pssKib / 1024).toFixed(0)} MiB, MemAvailable −${availMiB.toFixed(0)} MiB\n`);
       }
       const n = model.containers.length;
       const ups = results.map((x) => x.up.seconds);

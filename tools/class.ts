@@ -3,7 +3,7 @@
 // into <out-dir>/<id>/ and brought up. `lab class bench` measures how many such twins this machine
 // holds with every one still serving (cp4.rotation), the memory each takes, and the time to bring
 // one more up.
-import { spawn, spawnSync } from 'child_process';
+import { spawn } from 'child_process';
 import { existsSync, readdirSync, readFileSync } from 'fs';
 import { join } from 'path';
 import type { Argv } from 'yargs';
@@ -14,9 +14,11 @@ import type { ProfileName } from '../libs/spec/profiles';
 import { SpecError } from '../libs/spec/problems';
 import type { SpecChoice } from '../libs/spec/load';
 import { twinDriver } from '../libs/targets/twin-driver';
-import { down, labNamespaces, loadTwinLab, status, up, type TwinLab } from '../libs/twin/twin';
+import { memAvailableKib } from '../libs/twin/system';
+import { down, labNamespaces, loadTwinLab, status, twinMemory, up, type TwinLab } from '../libs/twin/twin';
 import { fromCaller } from './cli-paths';
 import { loadModel } from './cli-spec';
+import { stats } from './stats';
 
 type Say = (line: string) => void;
 
@@ -46,29 +48,6 @@ export function classLabs(outDir: string): string[] {
     .filter((d) => existsSync(join(outDir, d, 'lab.json')))
     .sort()
     .map((d) => join(outDir, d));
-}
-
-/** /proc/meminfo's MemAvailable, in KiB. */
-function memAvailableKib(): number {
-  return Number(/^MemAvailable:\s+(\d+)/m.exec(readFileSync('/proc/meminfo', 'utf8'))![1]);
-}
-
-/** The proportional set size of every process in the lab's namespaces, in KiB (shared pages split between their users). */
-function twinPssKib(name: string): number {
-  const pids = new Set<string>();
-  for (const ns of labNamespaces(name)) {
-    const out = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout;
-    for (const pid of out.split('\n').filter(Boolean)) pids.add(pid);
-  }
-  let kib = 0;
-  for (const pid of pids) {
-    try {
-      kib += Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0);
-    } catch {
-      // Gone between the listing and the read.
-    }
-  }
-  return kib;
 }
 
 const loadAverage = () => Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
@@ -108,12 +87,6 @@ export interface ClassBenchReport {
   rows: ClassBenchRow[];
 }
 
-const stats = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * (s.length - 1)))];
-  return { min: s[0], median: q(0.5), p90: q(0.9), max: s[s.length - 1] };
-};
-
 /**
  * Brings up twins one at a time (student ids `<prefix>1`, `<prefix>2`, …) until one fails, the
  * machine would have less than `reserveMib` available, or `max` are up. Each new twin must pass
@@ -148,7 +121,7 @@ export async function classBench(options: ClassOptions & { max: number; every: n
       labs.push(lab);
       const memDropMib = (baseline - memAvailableKib()) / 1024;
       const fresh = rotationPasses(lab, say);
-      const row: ClassBenchRow = { twins: k, lab: lab.model.name, upSeconds, memDropMib, pssMib: twinPssKib(lab.model.name) / 1024, load1: loadAverage(), newPasses: fresh.pass, allPassing: null, checkAllSeconds: null };
+      const row: ClassBenchRow = { twins: k, lab: lab.model.name, upSeconds, memDropMib, pssMib: twinMemory(lab.model.name).pssKib / 1024, load1: loadAverage(), newPasses: fresh.pass, allPassing: null, checkAllSeconds: null };
       if (fresh.pass && (k % options.every === 0 || k === options.max)) {
         const all = checkAll();
         row.allPassing = all.passing;

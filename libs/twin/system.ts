@@ -75,4 +75,9 @@ export function mustBatch(commands: BatchCommand[], options: { parallel?: boolea
   return results;
 }
 
+/** /proc/meminfo's MemAvailable, KiB: the kernel's memory counts too, and so does any other work on the machine. */
+export function memAvailableKib(): number {
+  return Number(/^MemAvailable:\s+(\d+)/m.exec(readFileSync('/proc/meminfo', 'utf8'))![1]);
+}
+
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -552,6 +552,30 @@ export function down(name: string, say: Say): { namespaces: number; processes: n
   return { namespaces: namespaces.length, processes };
 }
 
+// --- memory --------------------------------------------------------------------------------
+
+/**
+ * The memory a running twin's processes hold: their proportional set size (shared pages split
+ * between their users), in all and by process name, KiB.
+ */
+export function twinMemory(lab: string): { pssKib: number; processes: number; byName: Map<string, { kib: number; count: number }> } {
+  const pids = [...pidsByNetns(labNamespaces(lab)).values()].flat();
+  let pssKib = 0;
+  const byName = new Map<string, { kib: number; count: number }>();
+  for (const pid of pids) {
+    try {
+      const kib = Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? 0);
+      const name = commOf(pid);
+      pssKib += kib;
+      const sum = byName.get(name) ?? { kib: 0, count: 0 };
+      byName.set(name, { kib: sum.kib + kib, count: sum.count + 1 });
+    } catch {
+      // Gone between the listing and the read.
+    }
+  }
+  return { pssKib, processes: pids.length, byName };
+}
+
 // --- status --------------------------------------------------------------------------------
 
 export interface StatusReport {
