@@ -2,7 +2,8 @@
 // The faults themselves are tested on the twin (breakfix-twin.test.ts).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { applicableEntries, BreakError, catalogue, drawEntries, seal, unseal, type BreakRecord } from '../libs/checks/breakfix';
+import { applicableEntries, BreakError, catalogue, drawEntries, seal, unseal, vipLine, type BreakRecord } from '../libs/checks/breakfix';
+import { renderLab } from '../libs/render';
 import { checks } from '../libs/checks/suite';
 import { buildLab, readScenario } from '../libs/spec/load';
 import { practica6 } from './helpers';
@@ -14,6 +15,20 @@ test('the catalogue: at least 12 entries, unique ids, every one applies to pract
   assert.ok(catalogue.length >= 12, `${catalogue.length} entries`);
   assert.is(new Set(ids(catalogue)).size, catalogue.length);
   assert.equal(ids(applicableEntries(model)), ids(catalogue), catalogue.map((e) => `${e.id}: ${e.notApplicable(model)}`).join('\n'));
+});
+
+test("the VIP's line is found in the master's rendered keepalived.conf in both profiles (seed adds ` dev <nic>`)", () => {
+  for (const profile of ['seed', 'fast'] as const) {
+    const m = practica6(profile);
+    const g = m.vrrp[0];
+    const conf = renderLab(m)[`containers/${g.master}/keepalived.conf`];
+    assert.ok(conf, `no containers/${g.master}/keepalived.conf rendered`);
+    const line = vipLine(conf, g.vip, g.prefix);
+    assert.ok(line, `${profile}: no line for ${g.vip}/${g.prefix} in\n${conf}`);
+    assert.is(line!.split(' ')[0], `${g.vip}/${g.prefix}`);
+    assert.is(line!.includes(' dev '), profile === 'seed');
+  }
+  assert.is(vipLine('    172.16.1.254/240 dev eth0\n', '172.16.1.254', 24), undefined);
 });
 
 test('a lab of switches and users only has the STP faults and nothing that needs a service', () => {

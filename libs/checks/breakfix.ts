@@ -317,6 +317,11 @@ function serverLine(driver: Driver, balancer: string, server: string): string {
   return line;
 }
 
+/** keepalived.conf's virtual_ipaddress line for the VIP (trimmed): `<vip>/<prefix>`, with ` dev <nic>` when the VIP has no virtual MAC. */
+export function vipLine(conf: string, vip: string, prefix: number): string | undefined {
+  return lines(conf).find((l) => l === `${vip}/${prefix}` || l.startsWith(`${vip}/${prefix} `));
+}
+
 /** Root ports whose cost, raised, moves the bridge's root port elsewhere (the predicted tree says so). */
 function costCandidates(model: LabModel): Array<{ bridge: BridgeModel; ifname: string; cost: number }> {
   return model.spanningTree.bridges.flatMap((p) => {
@@ -398,7 +403,10 @@ export const catalogue: BreakEntry[] = [
       const r = roles(driver.model);
       const { vip, prefix } = r.group;
       const wrong = prefix >= 16 ? prefix - 8 : prefix + 8;
-      return injectEdits(driver, [{ container: r.master.container, service: 'keepalived', file: vrrpConf, from: `${vip}/${prefix}`, to: `${vip}/${wrong}` }],
+      const conf = mustExec(driver, r.master.container, `cat ${vrrpConf}`);
+      const line = vipLine(conf, vip, prefix);
+      if (!line) throw new BreakError(`vrrp-vip-netmask: ${r.master.container}:${vrrpConf} has no virtual_ipaddress line for ${vip}/${prefix}`);
+      return injectEdits(driver, [{ container: r.master.container, service: 'keepalived', file: vrrpConf, from: line, to: line.replace(`${vip}/${prefix}`, `${vip}/${wrong}`) }],
         `keepalived on ${r.master.container}: virtual_ipaddress ${vip}/${wrong}, the subnet's prefix is /${prefix}`, ['cp2.roles'], 'vrrp-vip-netmask');
     },
     isFixed: editsFixed,
