@@ -88,6 +88,14 @@ t('an inventory: variables of all, then groups, then the host; every VM present 
   const vars = readInventory(text, 'inv.yml');
   assert.equal(vars.get('swout1'), { ansible_user: 'vagrant', ansible_ssh_common_args: "-o StrictHostKeyChecking=no -o 'UserKnownHostsFile /dev/null'", lab_physical: false, ansible_port: 2200, ansible_host: '10.0.0.1', ansible_ssh_private_key_file: '/k/swout1' });
   assert.is(vars.get('swout2')!.ansible_user, 'root');
+  // Listed again in another group: the host's own variables still win, and of two groups at one
+  // depth the later by name wins (ansible-inventory --host gives the same: root, 2200; 2222 once
+  // the group sorts after switches).
+  const twice = (group: string) => readInventory(`${text}\n    ${group}:\n      vars: { ansible_user: other, ansible_port: 2222 }\n      hosts: { swout2: }\n`, 'inv.yml');
+  assert.is(twice('physical').get('swout2')!.ansible_user, 'root');
+  assert.is(twice('physical').get('swout2')!.ansible_port, 2200);
+  assert.is(twice('zphysical').get('swout2')!.ansible_port, 2222);
+  assert.equal(twice('physical').get('swout1'), vars.get('swout1'));
   assert.equal(shellWords(`-o A=1 -o 'B c' "d\\"e" f\\ g`), ['-o', 'A=1', '-o', 'B c', 'd"e', 'f g']);
   const ext = fixtureModel('external-only');
   assert.throws(() => inventoryHosts(ext, vars, 'inv.yml'), /inv.yml has no host vm1 \(lab extonly's VMs: vm1, vm2, swout1, swout2, usuario, usuario2\)/);

@@ -46,7 +46,7 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 
 /**
  * The hosts of an Ansible YAML inventory with their variables resolved (all's vars, then each
- * group's on the way down, then the host's own). `source` names the file in errors.
+ * group's by depth and name, then the host's own). `source` names the file in errors.
  */
 export function readInventory(text: string, source: string): Map<string, Vars> {
   let document: unknown;
@@ -56,18 +56,30 @@ export function readInventory(text: string, source: string): Map<string, Vars> {
     throw new InventoryError(`${source}: not YAML: ${(error as Error).message.split('\n')[0]}`);
   }
   if (!isObject(document)) throw new InventoryError(`${source}: an Ansible YAML inventory starts with a group (all:)`);
-  const hosts = new Map<string, Vars>();
-  const visit = (name: string, group: unknown, inherited: Vars) => {
+  // As Ansible merges them: the vars of every group a host is in (through children too), the
+  // shallower groups first and, at one depth, by name; then the host's own, which win over all.
+  const groups = new Map<string, { depth: number; vars: Vars }>();
+  const memberOf = new Map<string, Set<string>>();
+  const own = new Map<string, Vars>();
+  const visit = (name: string, group: unknown, path: string[]) => {
     if (group === null || group === undefined) return;
     if (!isObject(group)) throw new InventoryError(`${source}: group ${name} is not a mapping`);
-    const vars = { ...inherited, ...(isObject(group.vars) ? group.vars : {}) };
+    const known = groups.get(name);
+    groups.set(name, { depth: Math.max(known?.depth ?? 0, path.length), vars: { ...known?.vars, ...(isObject(group.vars) ? group.vars : {}) } });
+    const lineage = [...path, name];
     if (isObject(group.hosts)) {
-      for (const [host, own] of Object.entries(group.hosts)) hosts.set(host, { ...(hosts.get(host) ?? {}), ...vars, ...(isObject(own) ? own : {}) });
+      for (const [host, vars] of Object.entries(group.hosts)) {
+        memberOf.set(host, new Set([...(memberOf.get(host) ?? []), ...lineage]));
+        own.set(host, { ...own.get(host), ...(isObject(vars) ? vars : {}) });
+      }
     }
-    if (isObject(group.children)) for (const [child, body] of Object.entries(group.children)) visit(child, body, vars);
+    if (isObject(group.children)) for (const [child, body] of Object.entries(group.children)) visit(child, body, lineage);
   };
-  for (const [name, group] of Object.entries(document)) visit(name, group, {});
-  return hosts;
+  for (const [name, group] of Object.entries(document)) visit(name, group, []);
+  const order = (a: string, b: string) => groups.get(a)!.depth - groups.get(b)!.depth || (a < b ? -1 : a > b ? 1 : 0);
+  return new Map(
+    [...memberOf].map(([host, names]) => [host, Object.assign({}, ...[...names].sort(order).map((g) => groups.get(g)!.vars), own.get(host)) as Vars]),
+  );
 }
 
 /** The inventory host of each VM of the lab; throws naming the first VM missing or not filled in. */
