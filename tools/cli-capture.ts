@@ -34,7 +34,7 @@ export async function runCapture(argv: { where: string; lab?: string; target: 't
     if (argv.for !== undefined && !(Number.isFinite(argv.for) && argv.for > 0)) throw new TwinError(`--for ${argv.for}: give the capture's length in seconds, a number above 0`);
     if (argv.w === undefined && process.stdout.isTTY) throw new TwinError('pcap is binary: give -w FILE, or pipe it (lab capture … | wireshark -k -i -)');
     if (argv.target === 'twin' && labNamespaces(lab.model.name).length === 0) {
-      throw new TwinError(`lab ${lab.model.name} is down: bring it up first with sudo npm run lab -- twin up`);
+      throw new TwinError(`lab ${lab.model.name} is down: bring it up first with sudo npm run lab -- twin up${argv.lab === undefined ? '' : ` ${argv.lab}`}`);
     }
     const driver = argv.target === 'twin' ? twinDriver(lab) : vagrantDriver(lab.model, lab.dir);
     const file = argv.w === undefined ? undefined : fromCaller(argv.w);
