@@ -5,7 +5,7 @@
 // /sys/fs/cgroup/lab-twin/<lab>/<container> on cgroup v2 (cpu.max, cpu.stat).
 import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmdirSync, writeFileSync } from 'fs';
 import { join } from 'path';
-import { TwinError } from './system';
+import { pauseSync, TwinError } from './system';
 
 const root = '/sys/fs/cgroup';
 const parentName = 'lab-twin';
@@ -124,7 +124,7 @@ function rmdirWhenEmpty(dir: string): void {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') return;
       if (code !== 'EBUSY' || i >= 50) throw new TwinError(`cannot remove cgroup ${dir}: ${(error as Error).message}`);
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+      pauseSync(100);
     }
   }
 }

@@ -8,7 +8,7 @@ import { spawn } from 'child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { dirname, join } from 'path';
 import { netemArgs, type Impairment } from '../model/impairment';
-import { must, run, TwinError } from './system';
+import { must, pauseSync, run, running, TwinError } from './system';
 
 /** The tc filter that makes one wire end's incoming frames leave by the other end (the plain cable). */
 export const wireRedirect = (from: string, to: string) => `filter add dev ${from} parent ffff: protocol all u32 match u32 0 0 action mirred egress redirect dev ${to}`;
@@ -72,12 +72,12 @@ function startRelay(wire: Wire, i: Impairment): void {
   // Bounded: the relay says "ready" once both sockets listen; only then is the redirect removed
   // (until then a frame may pass twice, never not at all).
   for (let n = 0; !readFileSync(log, 'utf8').includes('ready'); n++) {
-    if (n > 100 || !alive(pid)) {
+    if (n > 100 || !running(pid)) {
       stopProcess(pid);
       rmSync(wire.pidFile, { force: true });
       throw new TwinError(`the impairment relay on ${wire.ends.join(' ↔ ')} did not start: ${readFileSync(log, 'utf8').trim() || 'no message'}`);
     }
-    run(['sleep', '0.05']);
+    pauseSync(50);
   }
   must(['tc', '-n', wire.ns, '-batch', '-'], { input: wire.ends.map((end) => `filter del dev ${end} parent ffff:\n`).join('') });
 }
@@ -85,22 +85,14 @@ function startRelay(wire: Wire, i: Impairment): void {
 /** Debian's python3 (a pyenv shim earlier on PATH may point anywhere). */
 const python = () => (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3');
 
-function alive(pid: number): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1][0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
 function stopProcess(pid: number): void {
   try {
     process.kill(pid, 'SIGTERM');
   } catch {
     return;
   }
-  for (let n = 0; n < 40 && alive(pid); n++) run(['sleep', '0.05']);
-  if (alive(pid)) {
+  for (let n = 0; n < 40 && running(pid); n++) pauseSync(50);
+  if (running(pid)) {
     try {
       process.kill(pid, 'SIGKILL');
     } catch {

@@ -12,7 +12,7 @@ import { containerFiles } from '../render';
 import { masterServers, serviceUrl } from '../model/service';
 import { readStp, stpMismatchesOf } from '../targets/kernel-stp';
 import { faultTarget, faultTargetNames, type FaultAction } from '../model/fault-target';
-import { must, mustBatch, run, runBatch, sleep, TwinError, type BatchCommand } from './system';
+import { must, mustBatch, pauseSync, run, runBatch, running, sleep, TwinError, type BatchCommand } from './system';
 import { healWire, impairWire, wireRedirect, type ImpairMechanism, type Wire } from './impair';
 import { describeImpairment, type Impairment } from '../model/impairment';
 import { createContainerCgroup, inCgroup, removeLabCgroups, setCpuQuota } from './cgroup';
@@ -508,15 +508,6 @@ async function waitForService(lab: TwinLab, step: Say): Promise<void> {
   step(`${users[0].name}: answers from ${[...seen].sort().join(', ')}`);
 }
 
-/** True while a process exists and is not a zombie. */
-function running(pid: number): boolean {
-  try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1][0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
 // --- down ----------------------------------------------------------------------------------
 
 /** Removes every namespace, process and veth of the lab; works after a crash or a failed up. */
@@ -535,12 +526,12 @@ export function down(name: string, say: Say): { namespaces: number; processes: n
         // Already gone.
       }
     }
-    run(['sleep', '0.1']);
+    pauseSync(100);
   }
   processes = killed.size;
   // A container's init exits only once every process of its PID namespace is reaped; wait
   // (bounded) until nothing we killed still runs.
-  for (let i = 0; i < 100 && [...killed].some(running); i++) run(['sleep', '0.1']);
+  for (let i = 0; i < 100 && [...killed].some(running); i++) pauseSync(100);
   const survivors = [...killed].filter(running);
   if (survivors.length > 0) say(`warning: processes ${survivors.join(', ')} are still exiting`);
   // Deleting a namespace takes its veths with it, and its /run/netns mount.
