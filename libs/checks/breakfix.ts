@@ -9,6 +9,7 @@ import { formatIpv4, parseCidr } from '../model/ipv4';
 import { spanningTree } from '../model/spanning-tree';
 import type { BridgeModel, ContainerModel, LabModel, Service } from '../model/types';
 import type { Driver } from '../targets/driver';
+import { shellQuote } from '../targets/vagrant-ssh';
 import { holdsWithin, pause, stpDiff, vipHolders } from '../observe/observe';
 import { labRolesOf, type Roles } from './suite';
 
@@ -106,8 +107,8 @@ export function applyRepair(driver: Driver, fault: InjectedFault): void {
   for (const step of fault.repair) {
     if ('node' in step) mustExec(driver, step.node, step.command);
     else {
-      if (step.action === 'restart') driver.fault(step.daemon, 'down');
-      driver.fault(step.daemon, 'up');
+      if (step.action === 'restart') restart(driver, step.daemon);
+      else driver.fault(step.daemon, 'up');
     }
   }
 }
@@ -164,14 +165,12 @@ function mustExec(driver: Driver, node: string, command: string): string {
   return r.stdout;
 }
 
-/** Single-quoted for sh. */
-const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 /** A line's text as a basic regular expression (sed), and as sed replacement text. */
 const bre = (s: string) => s.replace(/[\\/.*^$[\]]/g, '\\$&');
 const sedText = (s: string) => s.replace(/[\\/&]/g, '\\$&');
 
 /** The sed that turns a line whose text (indentation aside) is `from` into `to`, keeping the indentation. */
-export const sedLine = (file: string, from: string, to: string) => `sed -i ${q(`s/^\\([[:space:]]*\\)${bre(from)}$/\\1${sedText(to)}/`)} ${file}`;
+export const sedLine = (file: string, from: string, to: string) => `sed -i ${shellQuote(`s/^\\([[:space:]]*\\)${bre(from)}$/\\1${sedText(to)}/`)} ${file}`;
 
 /**
  * The twin binds a container's config files from out/<lab>/containers/: a fault must not write
@@ -179,7 +178,7 @@ export const sedLine = (file: string, from: string, to: string) => `sed -i ${q(`
  * bind is undone; the copy lives on the container's own tmpfs). Elsewhere the file is no mount
  * point and nothing happens.
  */
-const detach = (file: string) => `if grep -q ${q(` ${file} `)} /proc/self/mountinfo; then c=$(cat ${file}); umount ${file}; printf '%s\\n' "$c" > ${file}; fi`;
+const detach = (file: string) => `if grep -q ${shellQuote(` ${file} `)} /proc/self/mountinfo; then c=$(cat ${file}); umount ${file}; printf '%s\\n' "$c" > ${file}; fi`;
 
 const lines = (text: string) => text.split('\n').map((l) => l.trim());
 

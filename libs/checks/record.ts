@@ -4,10 +4,10 @@
 // files are read and written by tools/cli-record.ts, the plot drawn by record-plot.ts.
 import type { FaultAction } from '../model/fault-target';
 import type { LabModel } from '../model/types';
-import type { LiveEvent } from '../observe/live';
+import { stateKinds, type LiveEvent } from '../observe/live';
 import { outageOf, type Sample } from '../observe/probe';
 import type { DrillRun } from './bench';
-import { rolesOf } from './suite';
+import { rolesOf, seconds } from './suite';
 
 export type TimelineKind = 'fault' | 'stp' | 'root' | 'link' | 'vip' | 'daemon' | 'server' | 'advert' | 'garp';
 
@@ -91,8 +91,6 @@ function ownerOf(model: LabModel, address: string): string {
   return address;
 }
 
-const stateKinds = new Set(['stp', 'root', 'link', 'vip', 'daemon', 'server']);
-
 /** The drill's zero: the heal for partition-heal (its outage follows the return), else its first fault. */
 function zeroOf(drill: string, faults: FaultRecord[], fallback: number): number {
   const pick = drill === 'partition-heal' ? faults.filter((f) => f.action === 'up').pop() : faults.find((f) => f.action !== 'up');
@@ -153,7 +151,7 @@ export function buildTimeline(input: {
   const events: TimelineEvent[] = [
     ...faults.map((f) => ({ t: f.t, kind: 'fault' as const, key: f.target, value: f.action, text: `fault: ${f.target} ${f.action}`, until: f.done })),
     ...input.live
-      .filter((e) => stateKinds.has(e.kind) && inWindow(e.t))
+      .filter((e) => (stateKinds as string[]).includes(e.kind) && inWindow(e.t))
       .map((e) => ({ t: e.t, kind: e.kind as TimelineKind, key: e.key, value: e.value, text: e.text })),
     ...input.packets
       .filter((p) => inWindow(p.t))
@@ -183,7 +181,6 @@ export function buildTimeline(input: {
 }
 
 /** "3.41 s": the explanation's and the plot's one way to write a duration. */
-export const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 /** "60 ms" below a second, else seconds. */
 export const duration = (ms: number) => (Math.abs(ms) < 1000 ? `${Math.round(ms)} ms` : seconds(ms));
 

@@ -41,7 +41,7 @@ export type LiveEvent =
 
 export class BadRequest extends Error {}
 
-const stateKinds: StateKind[] = ['stp', 'root', 'link', 'vip', 'daemon', 'server'];
+export const stateKinds: StateKind[] = ['stp', 'root', 'link', 'vip', 'daemon', 'server'];
 /** The timeline keeps this many events at most; the oldest requests go first. */
 const maxEvents = 100_000;
 

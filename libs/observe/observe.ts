@@ -51,12 +51,21 @@ export function waitForTree(driver: Driver, faults: StpFaults, extraMs = 10_000)
   }
 }
 
+/** The members of a VRRP group that hold its VIP right now, each with the prefix length it holds it with. */
+export function vipPrefixes(driver: Driver, group: VrrpGroupModel): Map<string, number> {
+  const held = new RegExp(` ${group.vip.replace(/\./g, '\\.')}/(\\d+) `);
+  const holders = new Map<string, number>();
+  for (const m of group.members) {
+    // On the VRRP NIC itself, or on keepalived's virtual-MAC interface on top of it.
+    const prefix = held.exec(driver.exec(m.container, 'ip -4 -o addr show').stdout)?.[1];
+    if (prefix !== undefined) holders.set(m.container, Number(prefix));
+  }
+  return holders;
+}
+
 /** The members of a VRRP group that hold its VIP right now. */
 export function vipHolders(driver: Driver, group: VrrpGroupModel): string[] {
-  return group.members
-    // On the VRRP NIC itself, or on keepalived's virtual-MAC interface on top of it.
-    .filter((m) => driver.exec(m.container, 'ip -4 -o addr show').stdout.includes(` ${group.vip}/`))
-    .map((m) => m.container);
+  return [...vipPrefixes(driver, group).keys()];
 }
 
 export function get(driver: Driver, user: string, url: string, timeoutS = 2): Answer {
