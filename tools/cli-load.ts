@@ -6,7 +6,7 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 import { renderLab } from '../libs/render';
 import { regenerateLab } from '../libs/render/write';
-import { serviceBackend } from '../libs/model/service';
+import { loadServerCounts, serviceBackend } from '../libs/model/service';
 import { loadMarkdown, runLoad } from '../libs/checks/load';
 import { twinDriver } from '../libs/targets/twin-driver';
 import { down, loadTwinLab, TwinError, up } from '../libs/twin/twin';
@@ -25,9 +25,6 @@ export interface LoadArgs extends SpecChoice {
   threads: number;
   json: boolean;
 }
-
-/** The points when --servers is not given: 1, 3, 6, 9 below the backend's size, and all of them. */
-export const defaultCounts = (size: number) => [...[1, 3, 6, 9].filter((n) => n < size), size];
 
 /** "1,3,6,9" → [1, 3, 6, 9]; a clear error for anything else. */
 export function serverCounts(text: string): number[] {
@@ -57,7 +54,7 @@ export async function benchLoad(a: LoadArgs, say: (line: string) => void, progre
   const lab0 = loadModel(a, { profile: a.profile, name }).model;
   const backend = serviceBackend(lab0);
   if (!backend) throw new TwinError(`${lab0.name} has no haproxy backend to load`);
-  const counts = a.servers === undefined ? defaultCounts(backend.servers.length) : serverCounts(a.servers);
+  const counts = a.servers === undefined ? loadServerCounts(backend.servers.length) : serverCounts(a.servers);
   const tooMany = counts.filter((n) => n > backend.servers.length);
   if (tooMany.length > 0) throw new TwinError(`--servers ${a.servers}: backend ${backend.name} of ${lab0.name} has ${backend.servers.length} servers (${backend.servers.map((s) => s.name).join(', ')}); give counts up to ${backend.servers.length}`);
   const cpu: Record<string, number> = Object.fromEntries(backend.servers.map((s) => [s.name, a.cpu]));

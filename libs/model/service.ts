@@ -38,6 +38,9 @@ export function masterServers(model: LabModel): string[] {
   return backend.servers.map((s) => s.name).filter(reached);
 }
 
+/** The server counts `lab bench --load` measures by default: 1, 3, 6 and 9 servers, up to the backend's size, and all of them. */
+export const loadServerCounts = (size: number) => [...[1, 3, 6, 9].filter((n) => n < size), size];
+
 /** One request to the service as a user sees it: answered or not, and by whom (the page's own fields). */
 export interface Answer {
   ok: boolean;

@@ -2,6 +2,7 @@
 // each checkpoint as commands with expected output, fault drills, the handout's questions.
 import type { LabModel, StpPortPrediction } from '../model/types';
 import { userPathToRoot } from '../model/paths';
+import { loadServerCounts } from '../model/service';
 import { interSwitchLinks, linkFailureConvergence, type LinkFailurePrediction } from '../model/link-failure';
 import { render } from './template';
 
@@ -100,6 +101,7 @@ export function renderGuide(model: LabModel): string {
     whyBlocked: (p: StpPortPrediction) => whyBlocked(model, p),
     userPathToRoot: (user: string) => userPathToRoot(model, user),
     linkFailures: linkFailures(model),
+    loadServerCounts,
     ...haproxyOptions(model),
   });
 }
