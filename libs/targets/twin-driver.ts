@@ -3,7 +3,7 @@
 import type { Writable } from 'stream';
 import type { Driver } from './driver';
 import { daemonLogTail, fault as twinFault, impair as twinImpair, nsOf, onNode, shOn, TwinError, type TwinLab } from '../twin/twin';
-import { run } from '../twin/system';
+import { missingTools } from '../twin/system';
 import { spawnCapture, tcpdumpArgv, type Capture, type CaptureOptions } from './capture';
 import { twinStream, twinWatch } from './twin-events';
 import { containerCpu } from '../twin/cgroup';
@@ -15,7 +15,7 @@ import { containerCpu } from '../twin/cgroup';
  */
 export function twinCapture(lab: TwinLab, node: string, ifname: string, out: Writable, options: CaptureOptions = {}): Capture {
   onNode(lab, node, []); // a clear error for an unknown node
-  if (run(['sh', '-c', 'command -v tcpdump']).status !== 0) throw new TwinError('tcpdump is missing: apt-get install tcpdump');
+  if (missingTools(['tcpdump']).length > 0) throw new TwinError('tcpdump is missing: apt-get install tcpdump');
   const argv = ['setpriv', '--pdeathsig', 'KILL', 'nsenter', `--net=/run/netns/${nsOf(lab.model.name, node)}`, '--', ...tcpdumpArgv(ifname, options)];
   return spawnCapture(argv, out, options);
 }

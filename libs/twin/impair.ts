@@ -8,7 +8,7 @@ import { spawn } from 'child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { dirname, join } from 'path';
 import { netemArgs, type Impairment } from '../model/impairment';
-import { must, pauseSync, run, running, TwinError } from './system';
+import { missingTools, must, pauseSync, run, running, TwinError } from './system';
 
 /** The tc filter that makes one wire end's incoming frames leave by the other end (the plain cable). */
 export const wireRedirect = (from: string, to: string) => `filter add dev ${from} parent ffff: protocol all u32 match u32 0 0 action mirred egress redirect dev ${to}`;
@@ -54,7 +54,7 @@ export function healWire(wire: Wire): void {
 }
 
 function startRelay(wire: Wire, i: Impairment): void {
-  if (run(['sh', '-c', `command -v ${python()}`]).status !== 0) throw new TwinError('this kernel has no sch_netem, and its stand-in needs python3: apt-get install python3');
+  if (missingTools([python()]).length > 0) throw new TwinError('this kernel has no sch_netem, and its stand-in needs python3: apt-get install python3');
   mkdirSync(dirname(wire.pidFile), { recursive: true });
   const log = wire.pidFile.replace(/\.pid$/, '.log');
   const fd = openSync(log, 'w');

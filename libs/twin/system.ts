@@ -80,6 +80,11 @@ export function memAvailableKib(): number {
   return Number(/^MemAvailable:\s+(\d+)/m.exec(readFileSync('/proc/meminfo', 'utf8'))![1]);
 }
 
+/** Those of `tools` that are not on PATH, from one shell. */
+export function missingTools(tools: string[]): string[] {
+  return run(['sh', '-c', 'for t; do command -v "$t" >/dev/null || echo "$t"; done', 'missing', ...tools]).stdout.split('\n').filter(Boolean);
+}
+
 /** True while a process exists and is not a zombie. */
 export function running(pid: number): boolean {
   try {

@@ -12,7 +12,7 @@ import { containerFiles } from '../render';
 import { masterServers, serviceUrl } from '../model/service';
 import { readStp, stpMismatchesOf } from '../targets/kernel-stp';
 import { faultTarget, faultTargetNames, type FaultAction } from '../model/fault-target';
-import { must, mustBatch, pauseSync, run, runBatch, running, sleep, TwinError, type BatchCommand } from './system';
+import { missingTools, must, mustBatch, pauseSync, run, runBatch, running, sleep, TwinError, type BatchCommand } from './system';
 import { healWire, impairWire, wireRedirect, type ImpairMechanism, type Wire } from './impair';
 import { describeImpairment, type Impairment } from '../model/impairment';
 import { createContainerCgroup, inCgroup, removeLabCgroups, setCpuQuota } from './cgroup';
@@ -209,9 +209,8 @@ export function stpMismatches(lab: TwinLab, predicted: StpPortPrediction[] = lab
 function preflight(): void {
   if (process.getuid && process.getuid() !== 0) throw new TwinError('the twin needs root (network namespaces, bridges, mounts)');
   const packageOf: Record<string, string> = { ifup: 'ifupdown-ng', ifquery: 'ifupdown-ng', tc: 'iproute2', apache2: 'apache2 libapache2-mod-php' };
-  for (const tool of ['ip', 'bridge', 'tc', 'unshare', 'nsenter', 'tini', 'keepalived', 'haproxy', 'apache2', 'curl', 'pkill', 'pidof', 'ifup', 'ifquery']) {
-    if (run(['sh', '-c', `command -v ${tool}`]).status !== 0) throw new TwinError(`${tool} is missing: apt-get install ${packageOf[tool] ?? tool}`);
-  }
+  const [tool] = missingTools(['ip', 'bridge', 'tc', 'unshare', 'nsenter', 'tini', 'keepalived', 'haproxy', 'apache2', 'curl', 'pkill', 'pidof', 'ifup', 'ifquery']);
+  if (tool) throw new TwinError(`${tool} is missing: apt-get install ${packageOf[tool] ?? tool}`);
 }
 
 function phpModule(): string {
