@@ -48,11 +48,13 @@ export function startRecording(driver: Driver, dir: string): Recording {
   const files: WriteStream[] = [];
   const captures: Capture[] = [];
   let live: LiveLab | null = null;
+  const pcaps = recordPoints(driver.model).map((p) => ({ ...p, file: join(dir, `${p.segment}.pcap`) }));
+  const filter = recordFilter(driver.model);
   try {
-    for (const p of recordPoints(driver.model)) {
-      const out = createWriteStream(join(dir, `${p.segment}.pcap`));
+    for (const p of pcaps) {
+      const out = createWriteStream(p.file);
       files.push(out);
-      captures.push(driver.capture(p.node, p.ifname, out, { filter: recordFilter(driver.model) }));
+      captures.push(driver.capture(p.node, p.ifname, out, { filter }));
     }
     live = new LiveLab(driver);
     writeFileSync(join(dir, snapshotFile), `${JSON.stringify({ t: live.started, state: live.initial }, null, 1)}\n`);
@@ -65,7 +67,6 @@ export function startRecording(driver: Driver, dir: string): Recording {
     throw error;
   }
   const lab = live;
-  const pcaps = recordPoints(driver.model).map((p) => join(dir, `${p.segment}.pcap`));
   const size = (file: string) => {
     try {
       return statSync(file).size;
@@ -77,14 +78,21 @@ export function startRecording(driver: Driver, dir: string): Recording {
     const since = Date.now();
     const timer = setInterval(() => {
       // tcpdump writes the 24-byte pcap header once its interface is open.
-      if (pcaps.every((f) => size(f) >= 24)) {
+      if (pcaps.every((p) => size(p.file) >= 24)) {
         clearInterval(timer);
         resolve();
       } else if (Date.now() - since > 15_000) {
         clearInterval(timer);
-        reject(new Error(`tcpdump did not start within 15 s on ${pcaps.filter((f) => size(f) < 24).join(', ')}`));
+        reject(new Error(`tcpdump did not start within 15 s on ${pcaps.filter((p) => size(p.file) < 24).map((p) => p.file).join(', ')}`));
       }
     }, 50);
+    // A tcpdump that fails (no such interface, a bad filter) says why at once, not after 15 s.
+    captures.forEach((c, i) =>
+      c.done.catch((error: Error) => {
+        clearInterval(timer);
+        reject(new Error(`tcpdump on ${pcaps[i].file}: ${error.message}`));
+      }),
+    );
   });
   return {
     ready,
