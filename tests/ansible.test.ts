@@ -97,6 +97,7 @@ t('an inventory: variables of all, then groups, then the host; every VM present 
   assert.is(twice('zphysical').get('swout2')!.ansible_port, 2222);
   assert.equal(twice('physical').get('swout1'), vars.get('swout1'));
   assert.equal(shellWords(`-o A=1 -o 'B c' "d\\"e" f\\ g`), ['-o', 'A=1', '-o', 'B c', 'd"e', 'f g']);
+  assert.equal(shellWords(`"a\\nb" "c\\$d"`), ['a\\nb', 'c$d']);
   const ext = fixtureModel('external-only');
   assert.throws(() => inventoryHosts(ext, vars, 'inv.yml'), /inv.yml has no host vm1 \(lab extonly's VMs: vm1, vm2, swout1, swout2, usuario, usuario2\)/);
   const partial = readInventory(`${text}\n    hypervisors:\n      hosts: { vm1: { ansible_host: 10.0.0.5 }, vm2: { ansible_host: 10.0.0.6 } }\n`, 'inv.yml');

@@ -16,7 +16,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseDocument } from 'yaml';
 import type { CheckReport } from '../libs/checks/suite';
-import { renderLab } from '../libs/render';
+import { inventoryGroups, renderLab } from '../libs/render';
 import { writeLab } from '../libs/render/write';
 import { fixtureModel, labCliArgv, root } from './helpers';
 import { inNs, labEnv, withLibvirt, type RunResult } from './libvirt';
@@ -93,11 +93,10 @@ t('up without provisioners, Ansible twice (changed=0) and --check --diff, cp1 ov
     // The user's step: fill in each host's address (and here the key Vagrant made and the port).
     const config = parseSshConfig((await vagrant(['ssh-config'], 2 * minutes)).stdout);
     const document = parseDocument(readFileSync(inventory, 'utf8'));
-    const groups = { hypervisor: 'hypervisors', switch: 'switches', user: 'users' } as const;
     for (const vm of model.vms) {
       const c = config.get(vm.name);
       assert.ok(c?.HostName, `vagrant ssh-config says nothing of ${vm.name}`);
-      const path = ['all', 'children', groups[vm.kind], 'hosts', vm.name];
+      const path = ['all', 'children', inventoryGroups.find((g) => g.kind === vm.kind)!.name, 'hosts', vm.name];
       assert.is(document.getIn([...path, 'ansible_host']), '<fill in>');
       document.setIn([...path, 'ansible_host'], c!.HostName);
       document.setIn([...path, 'ansible_port'], Number(c!.Port));

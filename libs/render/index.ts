@@ -31,8 +31,8 @@ export const inventoryGroups: Array<{ name: string; kind: VmModel['kind'] }> = [
 
 /** ansible/: an inventory of the lab's VMs to fill in, and a playbook that provisions them as Vagrant does. */
 function renderAnsible(model: LabModel): FileMap {
-  const groups = inventoryGroups.map((g) => ({ name: g.name, vms: model.vms.filter((v) => v.kind === g.kind) })).filter((g) => g.vms.length > 0);
-  const hosts = model.vms.map((vm) => ({ name: vm.name, packages: hostPackages[vm.kind], containers: model.containers.some((c) => c.host === vm.name) }));
+  const groups = inventoryGroups.map((g) => ({ ...g, vms: model.vms.filter((v) => v.kind === g.kind) })).filter((g) => g.vms.length > 0);
+  const hosts = model.vms.map((vm) => ({ name: vm.name, packages: hostPackages[vm.kind], containers: vm.containers.length > 0 }));
   return {
     'ansible/inventory.yml': render('ansible/inventory.yml.ejs', model, { groups }),
     'ansible/playbook.yml': render('ansible/playbook.yml.ejs', model, { hosts }),

@@ -36,7 +36,8 @@ export function shellWords(text: string): string[] {
       continue;
     }
     if (words.length === 0) words.push('');
-    words[words.length - 1] += m[1] ?? (m[2] !== undefined ? m[2].replace(/\\(.)/g, '$1') : undefined) ?? m[3] ?? m[4];
+    // Inside double quotes a backslash escapes only $ ` " \ and a newline; before anything else it stays.
+    words[words.length - 1] += m[1] ?? (m[2] !== undefined ? m[2].replace(/\\([$`"\\\n])/g, '$1') : undefined) ?? m[3] ?? m[4];
   }
   return words.filter((w) => w !== '');
 }
@@ -121,11 +122,12 @@ export function loadInventory(model: LabModel, file: string): Map<string, Invent
 export function sshDriver(model: LabModel, inventory: string, runner: Runner = spawnRunner, streamer?: Streamer): Driver {
   const file = resolve(inventory);
   const hosts = loadInventory(model, file);
+  const physical = (vm: string) => `${vm} is a physical switch (lab_physical in ${file}): lab check cannot log in to it`;
   const remote = sharedSsh(
     `inventory:${file}`,
     (vm) => {
       const host = hosts.get(vm)!;
-      if (host.physical) throw new Error(`${vm} is a physical switch (lab_physical in ${file}): lab check cannot log in to it`);
+      if (host.physical) throw new Error(physical(vm));
       return sshHostOf(host);
     },
     runner,
@@ -135,7 +137,7 @@ export function sshDriver(model: LabModel, inventory: string, runner: Runner = s
   // A physical switch answers no command: a failed command, not a crash, for the checks to report.
   const exec: Driver['exec'] = (node, command) => {
     const vm = model.containers.find((c) => c.name === node)?.host ?? node;
-    if (hosts.get(vm)?.physical) return { status: 255, stdout: '', stderr: `${vm} is a physical switch (lab_physical in ${file}): lab check cannot log in to it` };
+    if (hosts.get(vm)?.physical) return { status: 255, stdout: '', stderr: physical(vm) };
     return driver.exec(node, command);
   };
   return { ...driver, exec };
