@@ -19,9 +19,8 @@ import {
   type InjectedFault,
 } from '../libs/checks/breakfix';
 import type { Driver } from '../libs/targets/driver';
-import { twinDriver } from '../libs/targets/twin-driver';
-import { vagrantDriver } from '../libs/targets/vagrant-driver';
-import { labNamespaces, loadTwinLab, stateDir, TwinError } from '../libs/twin/twin';
+import { loadTwinLab, stateDir, TwinError } from '../libs/twin/twin';
+import { runningDriver } from './cli-driver';
 import { table } from './cli-table';
 
 export interface BreakOptions {
@@ -45,15 +44,6 @@ function wholeNumber(option: string, value: string, min: number, example: string
   const n = Number(value);
   if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min) throw new TwinError(`--${option} ${value}: give a whole number from ${min} (e.g. --${option} ${example})`);
   return n;
-}
-
-function openDriver(options: BreakOptions): Driver {
-  const lab = loadTwinLab(options.dir);
-  if (options.target === 'vagrant') return vagrantDriver(lab.model, lab.dir);
-  if (labNamespaces(lab.model.name).length === 0) {
-    throw new TwinError(`lab ${lab.model.name} is down: bring it up first with sudo npm run lab -- twin up${options.typed ? ` ${options.typed}` : ''} (lab break changes a running lab)`);
-  }
-  return twinDriver(lab);
 }
 
 function readRecord(file: string): BreakRecord | null {
@@ -101,7 +91,7 @@ export function runBreak(options: BreakOptions, given: (option: string) => boole
     }
     const count = wholeNumber('count', options.count, 1, '2');
     const seed = options.seed === undefined ? randomInt(1, 1_000_000) : wholeNumber('seed', options.seed, 0, '7');
-    const driver = openDriver(options);
+    const driver = runningDriver(loadTwinLab(options.dir), options.target, options.typed, ' (lab break changes a running lab)');
     const lab = driver.model.name;
     const file = recordPath(options.target, lab, stateDir(lab));
     const record = readRecord(file);

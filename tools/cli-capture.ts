@@ -5,9 +5,8 @@ import { createWriteStream } from 'fs';
 import type { Writable } from 'stream';
 import type { Argv } from 'yargs';
 import { captureTarget } from '../libs/model/capture-target';
-import { twinDriver } from '../libs/targets/twin-driver';
-import { vagrantDriver } from '../libs/targets/vagrant-driver';
-import { labNamespaces, loadTwinLab, TwinError } from '../libs/twin/twin';
+import { loadTwinLab, TwinError } from '../libs/twin/twin';
+import { runningDriver } from './cli-driver';
 import { fromCaller } from './cli-paths';
 
 export interface CaptureCliContext {
@@ -33,10 +32,7 @@ export async function runCapture(argv: { where: string; lab?: string; target: 't
     if (point instanceof Error) throw new TwinError(point.message);
     if (argv.for !== undefined && !(Number.isFinite(argv.for) && argv.for > 0)) throw new TwinError(`--for ${argv.for}: give the capture's length in seconds, a number above 0`);
     if (argv.w === undefined && process.stdout.isTTY) throw new TwinError('pcap is binary: give -w FILE, or pipe it (lab capture … | wireshark -k -i -)');
-    if (argv.target === 'twin' && labNamespaces(lab.model.name).length === 0) {
-      throw new TwinError(`lab ${lab.model.name} is down: bring it up first with sudo npm run lab -- twin up${argv.lab === undefined ? '' : ` ${argv.lab}`}`);
-    }
-    const driver = argv.target === 'twin' ? twinDriver(lab) : vagrantDriver(lab.model, lab.dir);
+    const driver = runningDriver(lab, argv.target, argv.lab);
     const file = argv.w === undefined ? undefined : fromCaller(argv.w);
     const out: Writable = file ? createWriteStream(file) : process.stdout;
     process.stderr.write(`capturing on ${point.what}${argv.for ? ` for ${argv.for} s` : ''}${file ? ` into ${file}` : ''} (Ctrl-C stops)\n`);

@@ -28,6 +28,7 @@ import type { DrillRun } from '../libs/checks/bench';
 import type { FaultRecord } from '../libs/checks/record';
 import { checkLabs, classCommands } from './class';
 import { loadModel } from './cli-spec';
+import { runningDriver } from './cli-driver';
 import { table } from './cli-table';
 import { benchLoad } from './cli-load';
 import { runBreak } from './cli-break';
@@ -271,9 +272,10 @@ void yargs(labWordAsOption(hideBin(process.argv)))
       const idleReports: IdleReport[] = [];
       const recordDir = argv.record === undefined ? undefined : fromCaller(argv.record);
       const recorded: RecordedRun[] = [];
-      const { checkRecordArgs, faultLogging, startRecorder, writeIndex, writeRecording } = await import('./cli-record');
+      // Charting and pcap reading: loaded only for --record.
+      const record = recordDir ? await import('./cli-record') : undefined;
       try {
-        if (recordDir) checkRecordArgs(recordDir, argv.drill);
+        if (recordDir) record!.checkRecordArgs(recordDir, argv.drill);
         if (argv.idle !== undefined && !(argv.idle > 0)) throw new TwinError(`--idle ${argv.idle}: give the seconds to watch, e.g. --idle 600`);
         if (!(argv.probeMs >= 1)) throw new TwinError(`--probe-ms ${argv.probeMs}: give the ms between a probe's requests, from 1 (e.g. 10)`);
       } catch (error) {
@@ -299,12 +301,12 @@ void yargs(labWordAsOption(hideBin(process.argv)))
             else if (!recordDir) reports.push(runBench(twinDriver(lab), { runs: argv.runs, only: argv.drill, probeMs: argv.probeMs, say: progress }));
             else {
               const raw = join(recordDir, profile, 'recording');
-              recorder = await startRecorder(dir, raw);
+              recorder = await record!.startRecorder(dir, raw);
               const faults: FaultRecord[] = [];
               const runs: DrillRun[] = [];
-              reports.push(runBench(faultLogging(twinDriver(lab), faults), { runs: argv.runs, only: argv.drill, probeMs: argv.probeMs, say: progress, onRun: (run) => runs.push(run) }));
+              reports.push(runBench(record!.faultLogging(twinDriver(lab), faults), { runs: argv.runs, only: argv.drill, probeMs: argv.probeMs, say: progress, onRun: (run) => runs.push(run) }));
               await recorder.stop();
-              recorded.push(...(await writeRecording({ model: lab.model, profile, recording: raw, out: recordDir, runs, faults })));
+              recorded.push(...(await record!.writeRecording({ model: lab.model, profile, recording: raw, out: recordDir, runs, faults })));
             }
           } finally {
             await recorder?.stop();
@@ -312,7 +314,7 @@ void yargs(labWordAsOption(hideBin(process.argv)))
           }
         }
         if (recordDir) {
-          writeIndex(recordDir, recorded);
+          record!.writeIndex(recordDir, recorded);
           for (const r of recorded) progress(`${r.dir}: ${r.explanation}`);
           progress(`recorded into ${recordDir} (index.md)`);
         }
@@ -433,12 +435,9 @@ void yargs(labWordAsOption(hideBin(process.argv)))
     async (argv) => {
       try {
         const lab = loadTwinLab(labDir(argv.lab));
-        if (argv.target === 'twin' && labNamespaces(lab.model.name).length === 0) {
-          const folder = argv.lab === undefined ? '' : ` ${argv.lab}`;
-          throw new TwinError(`lab ${lab.model.name} is down: bring it up first with sudo npm run lab -- twin up${folder}`);
-        }
+        const driver = runningDriver(lab, argv.target, argv.lab);
         const { startView } = await import('../libs/view');
-        const view = await startView(argv.target === 'twin' ? twinDriver(lab) : vagrantDriver(lab.model, lab.dir), { port: argv.port });
+        const view = await startView(driver, { port: argv.port });
         say(`live view of ${lab.model.name} (${argv.target}): ${view.server.url}  (Ctrl-C stops it)`);
         const stop = () => void view.stop().then(() => process.exit(0));
         process.once('SIGINT', stop);
