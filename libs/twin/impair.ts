@@ -40,9 +40,10 @@ export function impairWire(wire: Wire, impairment: Impairment): ImpairMechanism 
 
 /** Back to a plain cable: no netem, no relay, the tc redirect in place. Idempotent. */
 export function healWire(wire: Wire): void {
+  // One look at every qdisc of the wire namespace: a heal is timed by the drills.
+  const qdiscs = run(['tc', '-n', wire.ns, 'qdisc', 'show']).stdout.split('\n');
   for (const end of wire.ends) {
-    const qdisc = run(['tc', '-n', wire.ns, 'qdisc', 'show', 'dev', end, 'root']).stdout;
-    if (/\bnetem\b/.test(qdisc)) must(['tc', '-n', wire.ns, 'qdisc', 'del', 'dev', end, 'root']);
+    if (qdiscs.some((l) => /^qdisc netem \S+ dev (\S+) root\b/.exec(l)?.[1] === end)) must(['tc', '-n', wire.ns, 'qdisc', 'del', 'dev', end, 'root']);
   }
   if (!existsSync(wire.pidFile)) return;
   const pid = Number(readFileSync(wire.pidFile, 'utf8'));
