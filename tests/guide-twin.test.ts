@@ -115,9 +115,16 @@ t('checkpoint 3: with the VXLAN cut, each master serves the servers the guide na
 t("the haproxy options: weights, cookie persistence and the /static route answer as the guide says", () => {
   const options = section("### This lab's haproxy options");
   const [weights, setCookie, jar, route] = commands(options);
-  // Every server back in the master's rotation first (health checks after the VXLAN returns).
+  // Every server back in the master's rotation first: after the VXLAN returns, and whenever a
+  // fast-profile health check (250 ms timeout) failed on a loaded machine, a server needs `rise`
+  // good checks to be back. Waited for by time (30 s at most), not by a number of requests (60
+  // once, which a loaded run used up while one server was still out).
   const all = new Set<string>();
-  for (let i = 0; i < 60 && all.size < 6; i++) for (const s of serversIn(follow(['u1', 'curl -s http://172.16.2.254:8000/']))) all.add(s);
+  const deadline = Date.now() + 30_000;
+  while (all.size < 6 && Date.now() < deadline) {
+    for (const s of serversIn(follow(['u1', 'curl -s http://172.16.2.254:8000/']))) all.add(s);
+    if (all.size < 6) pause(100);
+  }
   assert.is(all.size, 6, `servers seen: ${[...all].join(', ')}`);
   const weighted = follow(weights);
   console.log(`  weights over 16 requests: ${weighted.trim().split('\n').map((l) => l.trim()).join('; ')}`);
